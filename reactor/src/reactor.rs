@@ -1,0 +1,416 @@
+//! [`Reactor`]: the epoll loop, dispatch, and the grace-period release of
+//! deregistered sources. [`Handle`]: a cheap, `Send + Sync` reference used
+//! to register fds and to wake the reactor. [`Registration`]: one fd's
+//! membership, deregistered on drop.
+
+use std::fmt;
+use std::io;
+use std::ops::Deref;
+use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use slab::Slab;
+
+use crate::interest::Ready;
+use crate::source::{Shared, Source, reactor_gone};
+use crate::state;
+use crate::sys::{Epoll, EventFd, Events};
+
+/// The token of the reactor's own eventfd. No `Source` lives at address 0.
+const WAKE_TOKEN: u64 = 0;
+
+/// Released sources waiting for the grace period to end; past this many
+/// the releasing thread wakes the reactor so they do not pile up.
+const RELEASE_WAKE_THRESHOLD: usize = 256;
+
+/// Every fd is registered once, edge-triggered, for both directions and
+/// hang-up/priority: no `EPOLL_CTL_MOD` ever happens on the hot path.
+const EPOLL_FLAGS: u32 =
+    (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLPRI | libc::EPOLLET) as u32;
+
+struct Registry {
+    /// Every registered source, so that shutdown can wake them all.
+    live: Slab<Arc<Source>>,
+    /// Deregistered sources, freed at the start of the next turn.
+    released: Vec<Arc<Source>>,
+    /// False once the `Reactor` is dropped: no new registrations.
+    alive: bool,
+}
+
+struct Inner {
+    epoll: Epoll,
+    eventfd: EventFd,
+    /// True from a `wake` until the turn that sees the eventfd's edge:
+    /// many wakes before that turn cost one `write`.
+    notified: AtomicBool,
+    registry: Mutex<Registry>,
+    /// `registry.released.len()`, readable without the lock so that a turn
+    /// with nothing to release takes no lock at all.
+    released_pending: AtomicUsize,
+    shared: Arc<Shared>,
+}
+
+impl Inner {
+    fn registry(&self) -> MutexGuard<'_, Registry> {
+        // A panic while holding the lock cannot leave the registry
+        // inconsistent (each update is one push/insert/remove).
+        self.registry.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A snapshot of a reactor's counters, from [`Reactor::stats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Calls of [`Reactor::turn`] that returned from `epoll_wait`.
+    pub turns: u64,
+    /// Socket events dispatched (the eventfd's own edges not counted).
+    pub events: u64,
+    /// Wakers woken by dispatch.
+    pub wakeups: u64,
+    /// Events dispatched with nobody waiting: only the state word was touched.
+    pub wakeups_skipped: u64,
+    /// `ArcSwap` stores into socket wait queues (RCU updates).
+    pub rcu_updates: u64,
+    /// Sources freed after their grace period.
+    pub deferred_releases: u64,
+    /// `write`s to the reactor's eventfd (deduplicated wakes).
+    pub eventfd_writes: u64,
+    /// Fds registered over the reactor's life.
+    pub registrations: u64,
+}
+
+/// An epoll reactor.
+///
+/// One thread turns it at a time — [`turn`](Reactor::turn) takes `&mut self`,
+/// so a second concurrent turn cannot even be written. Everything else goes
+/// through a [`Handle`], which any thread may hold.
+///
+/// ```
+/// use std::io::Write;
+/// use std::os::unix::net::UnixStream;
+/// use sockwq_reactor::{Interest, Reactor};
+///
+/// let mut reactor = Reactor::new()?;
+/// let (a, mut b) = UnixStream::pair()?;
+/// a.set_nonblocking(true)?;
+/// let reg = reactor.handle().register(&a)?;
+/// b.write_all(b"ping")?;
+/// reactor.turn(Some(std::time::Duration::from_secs(1)))?;
+/// assert!(reg.readiness().is_readable());
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Reactor {
+    inner: Arc<Inner>,
+    events: Events,
+    // Counters only the turning thread writes: plain fields.
+    turns: u64,
+    dispatched: u64,
+    wakeups: u64,
+    wakeups_skipped: u64,
+    deferred_releases: u64,
+}
+
+impl fmt::Debug for Reactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reactor")
+            .field("epoll", &self.inner.epoll.as_raw_fd())
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl Reactor {
+    /// Creates a reactor: an epoll instance and its eventfd.
+    pub fn new() -> io::Result<Reactor> {
+        Self::with_capacity(1024)
+    }
+
+    /// Creates a reactor that takes at most `events` events per turn.
+    pub fn with_capacity(events: usize) -> io::Result<Reactor> {
+        let epoll = Epoll::new()?;
+        let eventfd = EventFd::new()?;
+        epoll.add(
+            eventfd.as_raw_fd(),
+            (libc::EPOLLIN | libc::EPOLLET) as u32,
+            WAKE_TOKEN,
+        )?;
+        Ok(Reactor {
+            inner: Arc::new(Inner {
+                epoll,
+                eventfd,
+                notified: AtomicBool::new(false),
+                registry: Mutex::new(Registry {
+                    live: Slab::new(),
+                    released: Vec::new(),
+                    alive: true,
+                }),
+                released_pending: AtomicUsize::new(0),
+                shared: Arc::new(Shared::default()),
+            }),
+            events: Events::with_capacity(events),
+            turns: 0,
+            dispatched: 0,
+            wakeups: 0,
+            wakeups_skipped: 0,
+            deferred_releases: 0,
+        })
+    }
+
+    /// A handle to register fds with this reactor and to wake it.
+    pub fn handle(&self) -> Handle {
+        Handle {
+            inner: self.inner.clone(),
+        }
+    }
+
+    /// Waits up to `timeout` (`None`: until something happens) for events
+    /// and dispatches them to the wakers of their sources. Returns the
+    /// number of socket events dispatched; a [`Handle::wake`] ends the wait
+    /// early and is not counted.
+    pub fn turn(&mut self, timeout: Option<Duration>) -> io::Result<usize> {
+        // The grace period ends here: the previous turn, the only one that
+        // could have returned a released source's token, has been dispatched.
+        self.release_deferred();
+        self.inner.epoll.wait(&mut self.events, timeout)?;
+        self.turns += 1;
+        let _span = tracing::debug_span!("turn", events = self.events.len()).entered();
+        let mut n = 0;
+        for (ev, token) in self.events.iter() {
+            if token == WAKE_TOKEN {
+                // An RMW, so that a waker whose swap saw `true` (and skipped its
+                // write) is ordered before this turn's return (see `Handle::wake`).
+                self.inner.notified.swap(false, Ordering::AcqRel);
+                continue;
+            }
+            // SAFETY: the token is `Arc::as_ptr` of a Source that the registry
+            // keeps alive while it is registered, and after deregistration in
+            // `released` until the start of the next turn. Deregistration's
+            // EPOLL_CTL_DEL completes before the source enters `released`, so
+            // no later epoll_wait returns the token; this turn's events were
+            // all returned before this turn's release. Hence it is alive here.
+            let source = unsafe { &*(token as *const Source) };
+            let ready = Ready::from_epoll(ev);
+            let woken = source.dispatch(ready.bits() as u64);
+            if woken == 0 {
+                self.wakeups_skipped += 1;
+            } else {
+                self.wakeups += woken as u64;
+            }
+            n += 1;
+            tracing::trace!(fd = source.fd(), ?ready, woken, "dispatch");
+        }
+        self.dispatched += n as u64;
+        Ok(n)
+    }
+
+    fn release_deferred(&mut self) {
+        if self.inner.released_pending.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let released = {
+            let mut reg = self.inner.registry();
+            self.inner.released_pending.store(0, Ordering::Relaxed);
+            std::mem::take(&mut reg.released)
+        };
+        self.deferred_releases += released.len() as u64;
+        tracing::trace!(count = released.len(), "grace period over");
+        drop(released);
+    }
+
+    /// The reactor's counters.
+    pub fn stats(&self) -> Stats {
+        let s = &self.inner.shared;
+        Stats {
+            turns: self.turns,
+            events: self.dispatched,
+            wakeups: self.wakeups,
+            wakeups_skipped: self.wakeups_skipped,
+            rcu_updates: s.rcu_updates.load(Ordering::Relaxed),
+            deferred_releases: self.deferred_releases,
+            eventfd_writes: s.eventfd_writes.load(Ordering::Relaxed),
+            registrations: s.registrations.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl AsRawFd for Reactor {
+    /// The epoll fd: readable when the reactor has events to dispatch, so
+    /// another event loop (tokio's, say) can poll it and call
+    /// `turn(Some(Duration::ZERO))`.
+    fn as_raw_fd(&self) -> RawFd {
+        self.inner.epoll.as_raw_fd()
+    }
+}
+
+impl Drop for Reactor {
+    /// Wakes every live source with the shutdown state: their pending and
+    /// later operations return an error instead of hanging.
+    fn drop(&mut self) {
+        let live: Vec<Arc<Source>> = {
+            let mut reg = self.inner.registry();
+            reg.alive = false;
+            reg.live.drain().collect()
+        };
+        for source in &live {
+            source.dispatch(state::SHUTDOWN);
+        }
+        tracing::debug!(sources = live.len(), "reactor shut down");
+    }
+}
+
+/// A cheap, clonable, `Send + Sync` reference to a [`Reactor`].
+#[derive(Clone)]
+pub struct Handle {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("epoll", &self.inner.epoll.as_raw_fd())
+            .finish()
+    }
+}
+
+impl PartialEq for Handle {
+    fn eq(&self, other: &Handle) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+impl Eq for Handle {}
+
+impl Handle {
+    /// Registers `fd` (which should be non-blocking) with the reactor,
+    /// edge-triggered for reading, writing, hang-up and priority data.
+    ///
+    /// Errors: `EBADF` for a closed or invalid fd, `AlreadyExists` if it
+    /// is registered already, `EPERM` for fds epoll cannot watch (regular
+    /// files), and an error if the reactor has shut down.
+    ///
+    /// The returned [`Registration`] deregisters on drop; drop it *before*
+    /// closing the fd (`Async` does this for you).
+    pub fn register(&self, fd: &impl AsFd) -> io::Result<Registration> {
+        let raw = fd.as_fd().as_raw_fd();
+        let source = {
+            let mut reg = self.inner.registry();
+            if !reg.alive {
+                return Err(reactor_gone());
+            }
+            let entry = reg.live.vacant_entry();
+            let source = Arc::new(Source::new(raw, entry.key(), self.inner.shared.clone()));
+            entry.insert(source.clone());
+            source
+        };
+        let token = Arc::as_ptr(&source) as u64;
+        if let Err(e) = self.inner.epoll.add(raw, EPOLL_FLAGS, token) {
+            // Never reached epoll: no grace period needed.
+            self.inner.registry().live.try_remove(source.key);
+            return Err(e);
+        }
+        self.inner.shared.registrations.fetch_add(1, Ordering::Relaxed);
+        Ok(Registration {
+            source: Some(source),
+            handle: self.clone(),
+        })
+    }
+
+    /// Makes the current or next [`Reactor::turn`] return promptly. Many
+    /// wakes before that turn cost one eventfd `write`.
+    pub fn wake(&self) {
+        // AcqRel RMW: pairs with the turn's `swap(false)`. If this swap sees
+        // `true`, it comes before that swap in the flag's modification order,
+        // and what the caller did before waking is visible to the turning
+        // thread after its turn returns — so skipping the write is safe.
+        if !self.inner.notified.swap(true, Ordering::AcqRel) {
+            self.inner.shared.eventfd_writes.fetch_add(1, Ordering::Relaxed);
+            if let Err(e) = self.inner.eventfd.wake() {
+                // Cannot happen for a live eventfd we own; never hide it.
+                tracing::error!(error = %e, "sockwq: eventfd write failed");
+            }
+        }
+    }
+
+    /// Whether the reactor behind this handle has been dropped.
+    pub fn is_shutdown(&self) -> bool {
+        !self.inner.registry().alive
+    }
+
+    fn deregister(&self, source: Arc<Source>) -> io::Result<()> {
+        let res = self.inner.epoll.delete(source.fd());
+        let pending = {
+            let mut reg = self.inner.registry();
+            if let Some(s) = reg.live.get(source.key) {
+                if Arc::ptr_eq(s, &source) {
+                    reg.live.remove(source.key);
+                }
+            }
+            reg.released.push(source);
+            let n = reg.released.len();
+            self.inner.released_pending.store(n, Ordering::Relaxed);
+            n
+        };
+        if pending >= RELEASE_WAKE_THRESHOLD {
+            self.wake();
+        }
+        res
+    }
+}
+
+/// One fd's membership in a reactor. Derefs to its [`Source`] (readiness,
+/// polling, waiting). Deregisters on drop.
+pub struct Registration {
+    source: Option<Arc<Source>>,
+    handle: Handle,
+}
+
+impl fmt::Debug for Registration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registration")
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+impl Registration {
+    /// Registers `fd` with the current reactor ([`Handle::current`]).
+    pub fn new(fd: &impl AsFd) -> io::Result<Registration> {
+        Handle::try_current()?.register(fd)
+    }
+
+    /// The reactor this fd is registered with.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Deregisters now and reports an error from `EPOLL_CTL_DEL` (dropping
+    /// a registration ignores it).
+    pub fn deregister(mut self) -> io::Result<()> {
+        match self.source.take() {
+            Some(s) => self.handle.deregister(s),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Deref for Registration {
+    type Target = Source;
+    fn deref(&self) -> &Source {
+        self.source
+            .as_deref()
+            .expect("registration is live until dropped")
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if let Some(s) = self.source.take() {
+            if let Err(e) = self.handle.deregister(s) {
+                tracing::debug!(error = %e, "deregister on drop");
+            }
+        }
+    }
+}

@@ -1,0 +1,401 @@
+//! [`Source`]: the reactor's per-fd state (the kernel's `struct sock`), and
+//! [`ReadyEvent`] / [`Readiness`], what waiting on it yields.
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::os::fd::RawFd;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use arc_swap::ArcSwap;
+use futures_util::task::AtomicWaker;
+
+use crate::interest::{Interest, Ready};
+use crate::state::{self, Direction, State};
+use crate::wq::{SocketWq, Waiter};
+
+/// Counters shared by a reactor and its sources; bumped off the dispatch
+/// path only (registration, RCU updates, eventfd writes).
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    pub(crate) rcu_updates: AtomicU64,
+    pub(crate) eventfd_writes: AtomicU64,
+    pub(crate) registrations: AtomicU64,
+}
+
+/// A readiness snapshot returned by [`Source::poll_ready`] and friends.
+///
+/// Pass it back to [`Source::clear_readiness`] after an IO call returned
+/// `WouldBlock`: the clear only removes readiness that has not been renewed
+/// by an event since this snapshot was taken (a tick per direction).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct ReadyEvent {
+    ready: Ready,
+    /// The state word when observed; only its tick bits are used.
+    word: u64,
+}
+
+impl ReadyEvent {
+    /// The readiness that satisfied the interest.
+    pub fn ready(&self) -> Ready {
+        self.ready
+    }
+
+    /// This event with its readiness narrowed to `ready`, e.g. to clear
+    /// only `READABLE` after a short read.
+    #[must_use]
+    pub fn with_ready(self, ready: Ready) -> ReadyEvent {
+        ReadyEvent { ready, ..self }
+    }
+
+    pub(crate) fn clear_args(&self) -> (u64, u64) {
+        (self.ready.bits() as u64, self.word)
+    }
+}
+
+impl fmt::Debug for ReadyEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReadyEvent")
+            .field("ready", &self.ready)
+            .field("read_tick", &state::tick(self.word, Direction::Read))
+            .field("write_tick", &state::tick(self.word, Direction::Write))
+            .finish()
+    }
+}
+
+/// The error every operation on a source returns once its reactor is gone.
+pub(crate) fn reactor_gone() -> io::Error {
+    io::Error::other("sockwq reactor has shut down")
+}
+
+/// A registered file descriptor's readiness and waker set.
+///
+/// A `Source` is shared between the owner of the fd (through a
+/// [`Registration`](crate::Registration), which derefs to it) and the
+/// reactor. It is freed only after the reactor has finished every turn
+/// that could still hand out its token (the grace period).
+///
+/// The hot path touches one atomic word here (see `state.rs` for the
+/// protocol and why no wakeup is lost) and, only when a readiness future
+/// waits, one `ArcSwap` load of the [`SocketWq`].
+pub struct Source {
+    pub(crate) state: State,
+    pub(crate) wq: ArcSwap<SocketWq>,
+    /// Serializes RCU updaters of `wq` (never taken by the dispatcher).
+    wq_update: Mutex<()>,
+    fd: RawFd,
+    pub(crate) key: usize,
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Source")
+            .field("fd", &self.fd)
+            .field("readiness", &self.readiness())
+            .field("wq", &*self.wq.load())
+            .finish()
+    }
+}
+
+/// Which slots a poll for `interest` arms.
+fn directions(interest: Interest) -> &'static [Direction] {
+    let read = interest.is_readable() || interest.is_priority();
+    match (read, interest.is_writable()) {
+        (true, true) => &Direction::BOTH,
+        (false, true) => &Direction::BOTH[1..],
+        _ => &Direction::BOTH[..1],
+    }
+}
+
+impl Source {
+    pub(crate) fn new(fd: RawFd, key: usize, shared: Arc<Shared>) -> Source {
+        Source {
+            state: State::new(),
+            wq: ArcSwap::from_pointee(SocketWq::default()),
+            wq_update: Mutex::new(()),
+            fd,
+            key,
+            shared,
+        }
+    }
+
+    /// The registered file descriptor.
+    pub fn fd(&self) -> RawFd {
+        self.fd
+    }
+
+    /// The readiness as last recorded (without waiting or arming anything).
+    pub fn readiness(&self) -> Ready {
+        Ready::from_bits((self.state.load() & state::READY_BITS) as u8)
+    }
+
+    /// How many readiness futures wait on this source right now.
+    pub fn waiters(&self) -> usize {
+        self.wq.load().waiters()
+    }
+
+    /// Whether the reactor this source belongs to has shut down.
+    pub fn is_shutdown(&self) -> bool {
+        self.state.load() & state::SHUTDOWN != 0
+    }
+
+    /// Dispatch: records `bits` and wakes whoever sleeps on the sides they
+    /// touch. No lock, no allocation. Returns the number of wakers woken.
+    #[inline]
+    pub(crate) fn dispatch(&self, bits: u64) -> usize {
+        let prev = self.state.record(bits);
+        let mut woken = self.state.wake_claimed(prev, bits);
+        let mut list = 0;
+        for d in Direction::BOTH {
+            if bits & d.wake_bits() != 0 {
+                list |= d.list_bit();
+            }
+        }
+        // The "has sleeper" check: skip the ArcSwap load unless a readiness
+        // future waits on a side this event touches. `record` (AcqRel) read
+        // the LIST bit set after the joiner's store, so the load sees it.
+        if prev & list != 0 {
+            woken += self.wq.load().wake(bits);
+        }
+        woken
+    }
+
+    fn event(word: u64, mask: u64) -> io::Result<ReadyEvent> {
+        if word & state::SHUTDOWN != 0 {
+            return Err(reactor_gone());
+        }
+        Ok(ReadyEvent {
+            ready: Ready::from_bits((word & mask) as u8),
+            word,
+        })
+    }
+
+    /// Polls for readiness matching `interest`. When not ready, the task's
+    /// waker is armed (lock-free; in steady state no clone, no allocation)
+    /// and the task is woken by the next matching event.
+    ///
+    /// One task per direction: as with tokio's `poll_read_ready`, when
+    /// several tasks poll the same direction concurrently only the last is
+    /// guaranteed a wakeup. Use [`ready`](Self::ready) for many waiters.
+    pub fn poll_ready(&self, cx: &mut Context<'_>, interest: Interest) -> Poll<io::Result<ReadyEvent>> {
+        self.poll_ready_clearing(cx, interest, None)
+    }
+
+    /// [`poll_ready`](Self::poll_ready) for `Interest::READABLE`.
+    pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<ReadyEvent>> {
+        self.poll_ready(cx, Interest::READABLE)
+    }
+
+    /// [`poll_ready`](Self::poll_ready) for `Interest::WRITABLE`.
+    pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<ReadyEvent>> {
+        self.poll_ready(cx, Interest::WRITABLE)
+    }
+
+    fn poll_ready_clearing(
+        &self,
+        cx: &mut Context<'_>,
+        interest: Interest,
+        mut clear: Option<ReadyEvent>,
+    ) -> Poll<io::Result<ReadyEvent>> {
+        let mask = interest.mask().bits() as u64;
+        for &d in directions(interest) {
+            let c = clear.take().map(|e| e.clear_args());
+            if let Poll::Ready(word) = self.state.poll_ready(d, mask, c, cx.waker()) {
+                return Poll::Ready(Self::event(word, mask));
+            }
+        }
+        Poll::Pending
+    }
+
+    /// Clears the readiness in `event`, unless an event for the same
+    /// direction arrived since it was observed. Call it after an IO call
+    /// returned `WouldBlock`.
+    pub fn clear_readiness(&self, event: ReadyEvent) {
+        let (bits, word) = event.clear_args();
+        self.state.clear(bits, word);
+    }
+
+    /// Waits until the source is ready for `interest`. Any number of these
+    /// futures may wait at once, from any tasks.
+    ///
+    /// ```no_run
+    /// # async fn f(source: &sockwq_reactor::Source) -> std::io::Result<()> {
+    /// use sockwq_reactor::Interest;
+    /// let ev = source.ready(Interest::READABLE | Interest::WRITABLE).await?;
+    /// if ev.ready().is_readable() { /* read until WouldBlock, then clear */ }
+    /// # Ok(()) }
+    /// ```
+    pub fn ready(&self, interest: Interest) -> Readiness<'_> {
+        Readiness {
+            source: self,
+            mask: interest.mask().bits() as u64,
+            waiter: None,
+        }
+    }
+
+    /// Waits until the source is readable.
+    pub fn readable(&self) -> Readiness<'_> {
+        self.ready(Interest::READABLE)
+    }
+
+    /// Waits until the source is writable.
+    pub fn writable(&self) -> Readiness<'_> {
+        self.ready(Interest::WRITABLE)
+    }
+
+    /// Runs `f` if the source is ready for `interest`; if `f` returns
+    /// `WouldBlock`, clears that readiness. Returns `WouldBlock` without
+    /// calling `f` when not ready.
+    pub fn try_io<R>(&self, interest: Interest, f: impl FnOnce() -> io::Result<R>) -> io::Result<R> {
+        let mask = interest.mask().bits() as u64;
+        let ev = Self::event(self.state.load(), mask)?;
+        if ev.ready.is_empty() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        match f() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.clear_readiness(ev);
+                Err(e)
+            }
+            other => other,
+        }
+    }
+
+    /// Polls `f` until it does not return `WouldBlock`: waits for
+    /// readiness, runs `f`, and on `WouldBlock` clears readiness and arms
+    /// the waker in one step. The building block of `poll_read`/`poll_write`.
+    pub fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        interest: Interest,
+        mut f: impl FnMut() -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        let mut clear = None;
+        loop {
+            let ev = match self.poll_ready_clearing(cx, interest, clear.take()) {
+                Poll::Ready(Ok(ev)) => ev,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            };
+            match f() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => clear = Some(ev),
+                other => return Poll::Ready(other),
+            }
+        }
+    }
+
+    /// RCU update: publishes a new waiter list with `w` on it, then raises
+    /// its `LIST_*` bits. Returns the state word after.
+    fn join(&self, w: &Arc<Waiter>) -> u64 {
+        let _g = self.wq_update.lock().unwrap_or_else(|p| p.into_inner());
+        let cur = self.wq.load();
+        let mut waiters = Vec::with_capacity(cur.waiters.len() + 1);
+        waiters.extend(cur.waiters.iter().cloned());
+        waiters.push(w.clone());
+        self.wq.store(Arc::new(SocketWq { waiters }));
+        self.shared.rcu_updates.fetch_add(1, Ordering::Relaxed);
+        // After the store: a dispatcher that sees the bit loads the new list.
+        self.state.set_flags(w.list_bits())
+    }
+
+    /// RCU update: publishes the list without `w`, then drops the `LIST_*`
+    /// bits nobody needs any more.
+    fn leave(&self, w: &Arc<Waiter>) {
+        let _g = self.wq_update.lock().unwrap_or_else(|p| p.into_inner());
+        let cur = self.wq.load();
+        let waiters: Vec<_> = cur
+            .waiters
+            .iter()
+            .filter(|x| !Arc::ptr_eq(x, w))
+            .cloned()
+            .collect();
+        let next = SocketWq { waiters };
+        let stale = (state::LIST_RD | state::LIST_WR) & !next.list_bits();
+        self.wq.store(Arc::new(next));
+        self.shared.rcu_updates.fetch_add(1, Ordering::Relaxed);
+        if stale != 0 {
+            self.state.clear_flags(stale);
+        }
+    }
+}
+
+/// Future returned by [`Source::ready`], [`Source::readable`] and
+/// [`Source::writable`]. Joins the source's [`SocketWq`] only if it has to
+/// wait, and leaves it when it completes or is dropped.
+#[must_use = "futures do nothing unless polled"]
+pub struct Readiness<'a> {
+    source: &'a Source,
+    mask: u64,
+    waiter: Option<Arc<Waiter>>,
+}
+
+impl fmt::Debug for Readiness<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Readiness")
+            .field("fd", &self.source.fd)
+            .field("mask", &Ready::from_bits(self.mask as u8))
+            .field("waiting", &self.waiter.is_some())
+            .finish()
+    }
+}
+
+impl Readiness<'_> {
+    fn done(&mut self, word: u64) -> Poll<io::Result<ReadyEvent>> {
+        if let Some(w) = self.waiter.take() {
+            self.source.leave(&w);
+        }
+        Poll::Ready(Source::event(word, self.mask))
+    }
+}
+
+impl Future for Readiness<'_> {
+    type Output = io::Result<ReadyEvent>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let want = this.mask | state::SHUTDOWN;
+        let word = this.source.state.load();
+        if word & want != 0 {
+            return this.done(word);
+        }
+        match &this.waiter {
+            Some(w) => {
+                // AtomicWaker: a wake racing with this register is not lost;
+                // one that completed before it made its `record` visible to
+                // the load below.
+                w.waker.register(cx.waker());
+                let word = this.source.state.load();
+                if word & want != 0 {
+                    return this.done(word);
+                }
+            }
+            None => {
+                let w = Arc::new(Waiter {
+                    mask: want,
+                    waker: AtomicWaker::new(),
+                });
+                w.waker.register(cx.waker());
+                // `join`'s RMW reads any readiness recorded before it; any
+                // recorded after it sees our LIST bit and wakes us.
+                let word = this.source.join(&w);
+                this.waiter = Some(w);
+                if word & want != 0 {
+                    return this.done(word);
+                }
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Readiness<'_> {
+    fn drop(&mut self) {
+        if let Some(w) = self.waiter.take() {
+            self.source.leave(&w);
+        }
+    }
+}

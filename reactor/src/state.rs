@@ -1,0 +1,500 @@
+//! The per-[`Source`](crate::Source) state word and the arm/dispatch protocol.
+//!
+//! One `AtomicU64` holds everything the hot path needs, so that the poller
+//! (a task re-arming after `WouldBlock`) and the dispatcher (the thread
+//! turning the reactor) meet on a single word:
+//!
+//! ```text
+//!  bits  0..6   readiness: READABLE WRITABLE PRIORITY READ_CLOSED WRITE_CLOSED ERROR
+//!  bit   6      SHUTDOWN: the reactor is gone; every poll reports an error
+//!  bits  7..9   read slot:  IDLE | REGISTERING | ARMED | WAKING
+//!  bits  9..11  write slot: IDLE | REGISTERING | ARMED | WAKING
+//!  bit  11      LIST_RD: a readiness future waits for a read-side event
+//!  bit  12      LIST_WR: a readiness future waits for a write-side event
+//!  bits 16..40  read tick  (24 bits)
+//!  bits 40..64  write tick (24 bits)
+//! ```
+//!
+//! # Why no lost wakeup (the `wq_has_sleeper` argument)
+//!
+//! The kernel's `wq_has_sleeper()` needs `smp_mb()` on both sides because the
+//! waker writes *readiness* and then reads *the wait queue*, while the sleeper
+//! writes *the wait queue* and then reads *readiness*: two locations, the
+//! store-buffer (Dekker) pattern. Here both facts live in the same word and
+//! both sides change it with a read-modify-write. All RMWs on one atomic
+//! are totally ordered (its modification order), and each RMW reads the
+//! value written by the one just before it. So either
+//!
+//! * the dispatcher's `record` comes first: the poller's publishing RMW then
+//!   reads the new readiness and returns `Ready` instead of sleeping; or
+//! * the poller's publish (slot `ARMED`) comes first: `record` reads `ARMED`,
+//!   claims the slot (`WAKING`) in the same RMW, and wakes the waker.
+//!
+//! No fence beyond the RMWs themselves is needed; `AcqRel`/`Acquire`/`Release`
+//! below carry only the *waker cell's* contents between the two threads.
+//!
+//! # The waker slots
+//!
+//! Each direction has one `Option<Waker>` cell (the `poll_read`/`poll_write`
+//! path: one task per direction, as in tokio). Ownership of the cell is the
+//! slot's 2-bit state: a poller writes it only while the slot is
+//! `REGISTERING` (which it enters by CAS from `IDLE` or `ARMED`), the
+//! dispatcher reads it only while the slot is `WAKING` (which it enters from
+//! `ARMED` in the same RMW that records readiness). The waker is kept in the
+//! cell after a wake (`wake_by_ref`), so a task re-arming in steady state
+//! finds `will_wake` true and neither clones nor allocates.
+//!
+//! # Ticks
+//!
+//! Each direction has its own tick, bumped by every event for that
+//! direction. A reader that saw readiness at tick `t` and then got
+//! `WouldBlock` clears read readiness only if the read tick is still `t`;
+//! a write-side event in between does not defeat the clear (tokio #8054),
+//! and 24 bits cannot wrap within one IO call (tokio #6133 hung with 8).
+
+use std::task::{Poll, Waker};
+
+use crate::sync::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use crate::sync::{AtomicU64, UnsafeCell};
+
+pub(crate) const READABLE: u64 = 1 << 0;
+pub(crate) const WRITABLE: u64 = 1 << 1;
+pub(crate) const PRIORITY: u64 = 1 << 2;
+pub(crate) const READ_CLOSED: u64 = 1 << 3;
+pub(crate) const WRITE_CLOSED: u64 = 1 << 4;
+pub(crate) const ERROR: u64 = 1 << 5;
+pub(crate) const READY_BITS: u64 = 0x3f;
+pub(crate) const SHUTDOWN: u64 = 1 << 6;
+pub(crate) const LIST_RD: u64 = 1 << 11;
+pub(crate) const LIST_WR: u64 = 1 << 12;
+
+const CLOSED: u64 = READ_CLOSED | WRITE_CLOSED;
+const SLOT_MASK: u64 = 0b11;
+const IDLE: u64 = 0;
+const REGISTERING: u64 = 1;
+const ARMED: u64 = 2;
+const WAKING: u64 = 3;
+const TICK_MASK: u64 = (1 << 24) - 1;
+
+/// One side of a socket: the read side or the write side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    Read,
+    Write,
+}
+
+impl Direction {
+    pub(crate) const BOTH: [Direction; 2] = [Direction::Read, Direction::Write];
+
+    const fn index(self) -> usize {
+        match self {
+            Direction::Read => 0,
+            Direction::Write => 1,
+        }
+    }
+    const fn slot_shift(self) -> u32 {
+        match self {
+            Direction::Read => 7,
+            Direction::Write => 9,
+        }
+    }
+    const fn tick_shift(self) -> u32 {
+        match self {
+            Direction::Read => 16,
+            Direction::Write => 40,
+        }
+    }
+    /// The readiness bits that belong to this side: an event with any of
+    /// them bumps this side's tick and wakes this side's sleepers.
+    /// `ERROR` belongs to both sides.
+    pub(crate) const fn ready_bits(self) -> u64 {
+        match self {
+            Direction::Read => READABLE | PRIORITY | READ_CLOSED | ERROR,
+            Direction::Write => WRITABLE | WRITE_CLOSED | ERROR,
+        }
+    }
+    /// Bits of a `record` that wake this side: its readiness, and shutdown.
+    pub(crate) const fn wake_bits(self) -> u64 {
+        self.ready_bits() | SHUTDOWN
+    }
+    pub(crate) const fn list_bit(self) -> u64 {
+        match self {
+            Direction::Read => LIST_RD,
+            Direction::Write => LIST_WR,
+        }
+    }
+}
+
+#[inline]
+fn slot(s: u64, d: Direction) -> u64 {
+    (s >> d.slot_shift()) & SLOT_MASK
+}
+
+#[inline]
+fn with_slot(s: u64, d: Direction, v: u64) -> u64 {
+    (s & !(SLOT_MASK << d.slot_shift())) | (v << d.slot_shift())
+}
+
+#[inline]
+pub(crate) fn tick(s: u64, d: Direction) -> u64 {
+    (s >> d.tick_shift()) & TICK_MASK
+}
+
+#[inline]
+fn bump_tick(s: u64, d: Direction) -> u64 {
+    let t = (tick(s, d) + 1) & TICK_MASK;
+    (s & !(TICK_MASK << d.tick_shift())) | (t << d.tick_shift())
+}
+
+/// `cur` with the readiness `bits` observed in `snapshot` removed, side by
+/// side, only where that side's tick has not moved since. Closed bits stay.
+#[inline]
+pub(crate) fn cleared(cur: u64, bits: u64, snapshot: u64) -> u64 {
+    let mut out = cur;
+    for d in Direction::BOTH {
+        let mine = bits & d.ready_bits() & !CLOSED;
+        if mine != 0 && tick(cur, d) == tick(snapshot, d) {
+            out &= !mine;
+        }
+    }
+    out
+}
+
+/// The state word plus the two waker cells it governs.
+#[derive(Debug)]
+pub(crate) struct State {
+    word: AtomicU64,
+    slots: [UnsafeCell<Option<Waker>>; 2],
+}
+
+// SAFETY: the cells are only touched by the owner the slot bits name
+// (see the module docs); `Waker` is `Send + Sync`.
+unsafe impl Send for State {}
+// SAFETY: as above.
+unsafe impl Sync for State {}
+
+impl State {
+    pub(crate) fn new() -> State {
+        State {
+            word: AtomicU64::new(0),
+            slots: [UnsafeCell::new(None), UnsafeCell::new(None)],
+        }
+    }
+
+    /// A snapshot of the word. `Acquire` pairs with `record`'s release so a
+    /// reader of readiness also sees what was ordered before the event.
+    #[inline]
+    pub(crate) fn load(&self) -> u64 {
+        self.word.load(Acquire)
+    }
+
+    /// Dispatcher, step 2 of the hot path: one RMW records `bits`
+    /// (readiness and/or `SHUTDOWN`), bumps the tick of each side they
+    /// touch, and claims (`ARMED` → `WAKING`) that side's slot if a task
+    /// sleeps there. Returns the previous word: its slot and list bits say
+    /// whom to wake.
+    ///
+    /// `AcqRel`: the acquire half makes the poller's waker (written before
+    /// its `Release` publish) visible to us; the release half orders the
+    /// readiness after anything the caller did before recording it.
+    #[inline]
+    pub(crate) fn record(&self, bits: u64) -> u64 {
+        let mut cur = self.word.load(Relaxed);
+        loop {
+            let mut next = cur | bits;
+            for d in Direction::BOTH {
+                if bits & d.wake_bits() != 0 {
+                    next = bump_tick(next, d);
+                    if slot(cur, d) == ARMED {
+                        next = with_slot(next, d, WAKING);
+                    }
+                }
+            }
+            match self.word.compare_exchange_weak(cur, next, AcqRel, Relaxed) {
+                Ok(_) => return cur,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Dispatcher, step 3: wakes the slots that `record` claimed (as told by
+    /// `prev`, its return value) and hands them back. Returns how many.
+    #[inline]
+    pub(crate) fn wake_claimed(&self, prev: u64, bits: u64) -> usize {
+        let mut n = 0;
+        for d in Direction::BOTH {
+            if bits & d.wake_bits() != 0 && slot(prev, d) == ARMED {
+                self.slots[d.index()].with(|cell| {
+                    // SAFETY: `record` moved this slot ARMED -> WAKING and only the
+                    // dispatcher (one thread: the one turning the reactor) leaves
+                    // WAKING, so no poller writes the cell now. The poller's write
+                    // is visible: its Release publish, our AcqRel `record`.
+                    if let Some(w) = unsafe { &*cell } {
+                        w.wake_by_ref();
+                    }
+                });
+                // Release: our read of the cell happens-before the next poller's
+                // claim (Acquire) and the write it may then make.
+                self.word.fetch_and(!(SLOT_MASK << d.slot_shift()), Release);
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Poller: returns `Ready(word)` if any of `mask` (or `SHUTDOWN`) is set,
+    /// otherwise leaves `waker` in `d`'s slot, armed, and returns `Pending`.
+    ///
+    /// `clear`, if given as `(bits, snapshot)`, first clears readiness the
+    /// caller saw and then hit `WouldBlock` on (tick-checked, see
+    /// [`cleared`]); it is folded into the claiming RMW so that clear + arm
+    /// costs two RMWs on the word, not three.
+    pub(crate) fn poll_ready(
+        &self,
+        d: Direction,
+        mask: u64,
+        clear: Option<(u64, u64)>,
+        waker: &Waker,
+    ) -> Poll<u64> {
+        let want = mask | SHUTDOWN;
+        let mut cur = self.word.load(Acquire);
+        let claimed = loop {
+            let base = match clear {
+                Some((bits, snap)) => cleared(cur, bits, snap),
+                None => cur,
+            };
+            let next = if base & want != 0 {
+                base
+            } else {
+                match slot(base, d) {
+                    IDLE | ARMED => with_slot(base, d, REGISTERING),
+                    // REGISTERING: another task is arming this side right now
+                    // (only one task per side is woken, as in tokio). WAKING: the
+                    // dispatcher is waking the previous waker. Either way the cell
+                    // is not ours; ask to be polled again rather than spin here.
+                    _ => base,
+                }
+            };
+            if next != cur {
+                // Acquire: on claiming, see the previous waker (will_wake) and
+                // make our write come after the dispatcher's read (its Release).
+                match self.word.compare_exchange_weak(cur, next, Acquire, Acquire) {
+                    Ok(_) => {}
+                    Err(actual) => {
+                        cur = actual;
+                        continue;
+                    }
+                }
+            }
+            if next & want != 0 {
+                return Poll::Ready(next);
+            }
+            if slot(next, d) != REGISTERING {
+                waker.wake_by_ref();
+                return Poll::Pending;
+            }
+            break next;
+        };
+
+        self.slots[d.index()].with_mut(|cell| {
+            // SAFETY: we moved the slot to REGISTERING; only we leave it, and
+            // neither another poller nor the dispatcher touches the cell meanwhile.
+            let cell = unsafe { &mut *cell };
+            match cell {
+                Some(old) if old.will_wake(waker) => {}
+                _ => *cell = Some(waker.clone()),
+            }
+        });
+
+        let mut cur = claimed;
+        loop {
+            let ready = cur & want != 0;
+            let next = with_slot(cur, d, if ready { IDLE } else { ARMED });
+            // Release: the waker we wrote happens-before the dispatcher's claim.
+            // Being an RMW, this reads any readiness recorded meanwhile.
+            match self.word.compare_exchange_weak(cur, next, Release, Relaxed) {
+                Ok(_) if ready => return Poll::Ready(cur),
+                Ok(_) => return Poll::Pending,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Clears readiness `bits` seen in `snapshot` (tick-checked per side).
+    ///
+    /// `Relaxed`: no data travels with a clear; a later poll by this thread
+    /// is ordered after it by coherence of the one word, and a concurrent
+    /// `record` either precedes the CAS (tick moved: nothing cleared) or
+    /// follows it (its bits stay).
+    pub(crate) fn clear(&self, bits: u64, snapshot: u64) {
+        let mut cur = self.word.load(Relaxed);
+        loop {
+            let next = cleared(cur, bits, snapshot);
+            if next == cur {
+                return;
+            }
+            match self.word.compare_exchange_weak(cur, next, Relaxed, Relaxed) {
+                Ok(_) => return,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Sets flag bits (`LIST_*`); returns the word *after*. `AcqRel`: a
+    /// joiner's list store happens-before a dispatcher that sees the flag.
+    pub(crate) fn set_flags(&self, bits: u64) -> u64 {
+        self.word.fetch_or(bits, AcqRel) | bits
+    }
+
+    /// Clears flag bits (`LIST_*`).
+    pub(crate) fn clear_flags(&self, bits: u64) {
+        self.word.fetch_and(!bits, AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::Wake;
+
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn counter() -> (Arc<Count>, Waker) {
+        let c = Arc::new(Count(AtomicUsize::new(0)));
+        (c.clone(), Waker::from(c))
+    }
+
+    #[test]
+    fn arm_then_record_wakes_once() {
+        let s = State::new();
+        let (c, w) = counter();
+        assert!(s.poll_ready(Direction::Read, READABLE, None, &w).is_pending());
+        let prev = s.record(READABLE);
+        assert_eq!(s.wake_claimed(prev, READABLE), 1);
+        assert_eq!(c.0.load(Ordering::SeqCst), 1);
+        // The slot went back to IDLE: a second event wakes nobody.
+        let prev = s.record(READABLE);
+        assert_eq!(s.wake_claimed(prev, READABLE), 0);
+        assert!(s.poll_ready(Direction::Read, READABLE, None, &w).is_ready());
+    }
+
+    #[test]
+    fn write_event_does_not_wake_reader() {
+        let s = State::new();
+        let (c, w) = counter();
+        assert!(s.poll_ready(Direction::Read, READABLE, None, &w).is_pending());
+        let prev = s.record(WRITABLE);
+        assert_eq!(s.wake_claimed(prev, WRITABLE), 0);
+        assert_eq!(c.0.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn stale_clear_keeps_new_edge_per_direction() {
+        let s = State::new();
+        s.record(READABLE | WRITABLE);
+        let seen = s.load();
+        // A new read edge arrives after the snapshot: clearing must not erase it.
+        s.record(READABLE);
+        s.clear(READABLE, seen);
+        assert_ne!(s.load() & READABLE, 0, "stale read clear erased a new read edge");
+        // A write edge between snapshot and clear must not defeat the read
+        // clear (tokio #8054: one shared tick would).
+        let seen = s.load();
+        s.record(WRITABLE);
+        s.clear(READABLE, seen);
+        assert_eq!(s.load() & READABLE, 0, "a write edge defeated the read clear");
+        // ...and the write side keeps its own tick.
+        s.clear(WRITABLE, seen);
+        assert_ne!(
+            s.load() & WRITABLE,
+            0,
+            "stale write clear erased a new write edge"
+        );
+    }
+
+    #[test]
+    fn closed_bits_survive_clear() {
+        let s = State::new();
+        s.record(READABLE | READ_CLOSED);
+        let seen = s.load();
+        s.clear(READABLE | READ_CLOSED, seen);
+        assert_eq!(s.load() & READY_BITS, READ_CLOSED);
+    }
+
+    #[test]
+    fn tick_wraps_without_losing_edges() {
+        let s = State::new();
+        for _ in 0..(TICK_MASK + 5) {
+            let prev = s.record(READABLE);
+            let _ = prev;
+        }
+        let seen = s.load();
+        s.record(READABLE);
+        s.clear(READABLE, seen);
+        assert_ne!(s.load() & READABLE, 0);
+    }
+
+    #[test]
+    fn folded_clear_then_arm() {
+        let s = State::new();
+        let (c, w) = counter();
+        s.record(READABLE);
+        let seen = s.load();
+        // WouldBlock: clear and arm in one call.
+        assert!(
+            s.poll_ready(Direction::Read, READABLE, Some((READABLE, seen)), &w)
+                .is_pending()
+        );
+        assert_eq!(s.load() & READABLE, 0);
+        let prev = s.record(READABLE);
+        assert_eq!(s.wake_claimed(prev, READABLE), 1);
+        assert_eq!(c.0.load(Ordering::SeqCst), 1);
+        // A stale folded clear keeps the new edge and reports ready.
+        let seen_old = seen;
+        assert!(
+            s.poll_ready(Direction::Read, READABLE, Some((READABLE, seen_old)), &w)
+                .is_ready()
+        );
+    }
+
+    #[test]
+    fn same_waker_is_not_cloned_again() {
+        let s = State::new();
+        let (c, w) = counter();
+        for _ in 0..3 {
+            assert!(s.poll_ready(Direction::Write, WRITABLE, None, &w).is_pending());
+            let prev = s.record(WRITABLE);
+            s.wake_claimed(prev, WRITABLE);
+            let seen = s.load();
+            s.clear(WRITABLE, seen);
+        }
+        assert_eq!(c.0.load(Ordering::SeqCst), 3);
+        // counter Arc: ours + the Waker `w` + one clone kept in the slot.
+        assert_eq!(Arc::strong_count(&c), 3);
+    }
+
+    #[test]
+    fn shutdown_wakes_and_reports() {
+        let s = State::new();
+        let (c, w) = counter();
+        assert!(s.poll_ready(Direction::Read, READABLE, None, &w).is_pending());
+        assert!(s.poll_ready(Direction::Write, WRITABLE, None, &w).is_pending());
+        let prev = s.record(SHUTDOWN);
+        assert_eq!(s.wake_claimed(prev, SHUTDOWN), 2);
+        assert_eq!(c.0.load(Ordering::SeqCst), 2);
+        match s.poll_ready(Direction::Read, READABLE, None, &w) {
+            Poll::Ready(word) => assert_ne!(word & SHUTDOWN, 0),
+            Poll::Pending => panic!("poll after shutdown must be ready"),
+        }
+    }
+}

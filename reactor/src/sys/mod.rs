@@ -1,0 +1,39 @@
+//! The syscall layer: epoll, eventfd and the few fcntl calls the reactor
+//! needs. This is the only module that issues raw syscalls; every `unsafe`
+//! block here says why it is sound.
+
+mod epoll;
+mod eventfd;
+
+pub(crate) use epoll::{Epoll, Events};
+pub(crate) use eventfd::EventFd;
+
+use std::io;
+use std::os::fd::RawFd;
+
+/// Turns a libc return value of -1 into the thread's `errno` as an `io::Error`.
+macro_rules! syscall {
+    ($fn:ident ( $($arg:expr),* $(,)? )) => {{
+        // SAFETY: the caller of the macro states why the call itself is sound
+        // (see the `// SAFETY:` comment at each use); reading errno is always safe.
+        #[allow(unused_unsafe)]
+        let res = unsafe { libc::$fn($($arg),*) };
+        if res == -1 {
+            Err(std::io::Error::last_os_error())
+        } else {
+            Ok(res)
+        }
+    }};
+}
+pub(crate) use syscall;
+
+/// Puts `fd` into non-blocking mode (`O_NONBLOCK`), leaving its other status flags.
+pub(crate) fn set_nonblocking(fd: RawFd) -> io::Result<()> {
+    // SAFETY: F_GETFL takes no pointer argument; a bad fd yields EBADF.
+    let flags = syscall!(fcntl(fd, libc::F_GETFL))?;
+    if flags & libc::O_NONBLOCK == 0 {
+        // SAFETY: F_SETFL takes an int argument; a bad fd yields EBADF.
+        syscall!(fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! sockwq: an epoll-driven async reactor for Linux in which a socket wakeup
+//! never takes a lock.
+//!
+//! * [`reactor`]: the machinery — [`Reactor`](reactor::Reactor),
+//!   [`Source`](reactor::Source), [`SocketWq`](reactor::SocketWq),
+//!   [`Async`](reactor::Async).
+//! * [`net`]: TCP, UDP and Unix sockets, a drop-in for `tokio::net`.
+#![deny(missing_docs, missing_debug_implementations)]
+
+pub use sockwq_net as net;
+pub use sockwq_reactor as reactor;
