@@ -1,1 +1,15 @@
-//! placeholder
+//! TCP, UDP and Unix sockets on the sockwq reactor: a drop-in for
+//! `tokio::net` (same type names, methods and signatures), with futures-io
+//! `AsyncRead`/`AsyncWrite` always and tokio's behind the default `tokio`
+//! feature.
+#![deny(missing_docs, missing_debug_implementations)]
+#![warn(rust_2018_idioms)]
+
+// Module list (owners keep to their own files; add `pub use` lines below
+// with small, targeted edits only).
+mod addr;
+pub mod tcp;
+pub mod udp;
+pub mod unix;
+
+// pub use addr::{ToSocketAddrs, lookup_host};

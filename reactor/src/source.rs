@@ -297,6 +297,21 @@ impl Source {
         interest: Interest,
         mut f: impl FnMut() -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
+        self.poll_io_drain(cx, interest, || f().map(|r| (r, false)))
+    }
+
+    /// Like [`poll_io`](Self::poll_io), but `f` also reports whether it
+    /// *drained* the fd — e.g. a stream read that returned fewer bytes than
+    /// asked for. Then the readiness it used is cleared at once, saving the
+    /// `read` that would only return `EAGAIN` (tokio does the same). Safe
+    /// with edge-triggered epoll: data arriving later is a new edge with a
+    /// new tick, which the tick-checked clear does not erase.
+    pub fn poll_io_drain<R>(
+        &self,
+        cx: &mut Context<'_>,
+        interest: Interest,
+        mut f: impl FnMut() -> io::Result<(R, bool)>,
+    ) -> Poll<io::Result<R>> {
         let mut clear = None;
         loop {
             let ev = match self.poll_ready_clearing(cx, interest, clear.take()) {
@@ -306,7 +321,13 @@ impl Source {
             };
             match f() {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => clear = Some(ev),
-                other => return Poll::Ready(other),
+                Ok((r, drained)) => {
+                    if drained {
+                        self.clear_readiness(ev);
+                    }
+                    return Poll::Ready(Ok(r));
+                }
+                Err(e) => return Poll::Ready(Err(e)),
             }
         }
     }

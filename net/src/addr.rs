@@ -1,0 +1,1 @@
+//! Address resolution (placeholder: owned by the TCP work).
