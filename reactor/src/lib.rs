@@ -40,6 +40,8 @@ mod interest;
 mod reactor;
 mod source;
 mod state;
+#[cfg(test)]
+mod state_tests;
 mod sync;
 mod sys;
 mod wq;

@@ -74,7 +74,7 @@ const IDLE: u64 = 0;
 const REGISTERING: u64 = 1;
 const ARMED: u64 = 2;
 const WAKING: u64 = 3;
-const TICK_MASK: u64 = (1 << 24) - 1;
+pub(crate) const TICK_MASK: u64 = (1 << 24) - 1;
 
 /// One side of a socket: the read side or the write side.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -263,33 +263,30 @@ impl State {
                 Some((bits, snap)) => cleared(cur, bits, snap),
                 None => cur,
             };
-            let next = if base & want != 0 {
-                base
+            // Whether this iteration takes the slot. Decided by *our* transition,
+            // never by seeing REGISTERING: that may be another poller's.
+            let claim = base & want == 0 && matches!(slot(base, d), IDLE | ARMED);
+            let next = if claim {
+                with_slot(base, d, REGISTERING)
             } else {
-                match slot(base, d) {
-                    IDLE | ARMED => with_slot(base, d, REGISTERING),
-                    // REGISTERING: another task is arming this side right now
-                    // (only one task per side is woken, as in tokio). WAKING: the
-                    // dispatcher is waking the previous waker. Either way the cell
-                    // is not ours; ask to be polled again rather than spin here.
-                    _ => base,
-                }
+                base
             };
             if next != cur {
                 // Acquire: on claiming, see the previous waker (will_wake) and
                 // make our write come after the dispatcher's read (its Release).
-                match self.word.compare_exchange_weak(cur, next, Acquire, Acquire) {
-                    Ok(_) => {}
-                    Err(actual) => {
-                        cur = actual;
-                        continue;
-                    }
+                if let Err(actual) = self.word.compare_exchange_weak(cur, next, Acquire, Acquire) {
+                    cur = actual;
+                    continue;
                 }
             }
             if next & want != 0 {
                 return Poll::Ready(next);
             }
-            if slot(next, d) != REGISTERING {
+            if !claim {
+                // REGISTERING: another task is arming this side right now (only
+                // one task per side is woken, as in tokio). WAKING: the dispatcher
+                // is waking the previous waker. Either way the cell is not ours;
+                // ask to be polled again rather than spin here.
                 waker.wake_by_ref();
                 return Poll::Pending;
             }
@@ -349,152 +346,5 @@ impl State {
     /// Clears flag bits (`LIST_*`).
     pub(crate) fn clear_flags(&self, bits: u64) {
         self.word.fetch_and(!bits, AcqRel);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::task::Wake;
-
-    struct Count(AtomicUsize);
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-        fn wake_by_ref(self: &Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
-    fn counter() -> (Arc<Count>, Waker) {
-        let c = Arc::new(Count(AtomicUsize::new(0)));
-        (c.clone(), Waker::from(c))
-    }
-
-    #[test]
-    fn arm_then_record_wakes_once() {
-        let s = State::new();
-        let (c, w) = counter();
-        assert!(s.poll_ready(Direction::Read, READABLE, None, &w).is_pending());
-        let prev = s.record(READABLE);
-        assert_eq!(s.wake_claimed(prev, READABLE), 1);
-        assert_eq!(c.0.load(Ordering::SeqCst), 1);
-        // The slot went back to IDLE: a second event wakes nobody.
-        let prev = s.record(READABLE);
-        assert_eq!(s.wake_claimed(prev, READABLE), 0);
-        assert!(s.poll_ready(Direction::Read, READABLE, None, &w).is_ready());
-    }
-
-    #[test]
-    fn write_event_does_not_wake_reader() {
-        let s = State::new();
-        let (c, w) = counter();
-        assert!(s.poll_ready(Direction::Read, READABLE, None, &w).is_pending());
-        let prev = s.record(WRITABLE);
-        assert_eq!(s.wake_claimed(prev, WRITABLE), 0);
-        assert_eq!(c.0.load(Ordering::SeqCst), 0);
-    }
-
-    #[test]
-    fn stale_clear_keeps_new_edge_per_direction() {
-        let s = State::new();
-        s.record(READABLE | WRITABLE);
-        let seen = s.load();
-        // A new read edge arrives after the snapshot: clearing must not erase it.
-        s.record(READABLE);
-        s.clear(READABLE, seen);
-        assert_ne!(s.load() & READABLE, 0, "stale read clear erased a new read edge");
-        // A write edge between snapshot and clear must not defeat the read
-        // clear (tokio #8054: one shared tick would).
-        let seen = s.load();
-        s.record(WRITABLE);
-        s.clear(READABLE, seen);
-        assert_eq!(s.load() & READABLE, 0, "a write edge defeated the read clear");
-        // ...and the write side keeps its own tick.
-        s.clear(WRITABLE, seen);
-        assert_ne!(
-            s.load() & WRITABLE,
-            0,
-            "stale write clear erased a new write edge"
-        );
-    }
-
-    #[test]
-    fn closed_bits_survive_clear() {
-        let s = State::new();
-        s.record(READABLE | READ_CLOSED);
-        let seen = s.load();
-        s.clear(READABLE | READ_CLOSED, seen);
-        assert_eq!(s.load() & READY_BITS, READ_CLOSED);
-    }
-
-    #[test]
-    fn tick_wraps_without_losing_edges() {
-        let s = State::new();
-        for _ in 0..(TICK_MASK + 5) {
-            let prev = s.record(READABLE);
-            let _ = prev;
-        }
-        let seen = s.load();
-        s.record(READABLE);
-        s.clear(READABLE, seen);
-        assert_ne!(s.load() & READABLE, 0);
-    }
-
-    #[test]
-    fn folded_clear_then_arm() {
-        let s = State::new();
-        let (c, w) = counter();
-        s.record(READABLE);
-        let seen = s.load();
-        // WouldBlock: clear and arm in one call.
-        assert!(
-            s.poll_ready(Direction::Read, READABLE, Some((READABLE, seen)), &w)
-                .is_pending()
-        );
-        assert_eq!(s.load() & READABLE, 0);
-        let prev = s.record(READABLE);
-        assert_eq!(s.wake_claimed(prev, READABLE), 1);
-        assert_eq!(c.0.load(Ordering::SeqCst), 1);
-        // A stale folded clear keeps the new edge and reports ready.
-        let seen_old = seen;
-        assert!(
-            s.poll_ready(Direction::Read, READABLE, Some((READABLE, seen_old)), &w)
-                .is_ready()
-        );
-    }
-
-    #[test]
-    fn same_waker_is_not_cloned_again() {
-        let s = State::new();
-        let (c, w) = counter();
-        for _ in 0..3 {
-            assert!(s.poll_ready(Direction::Write, WRITABLE, None, &w).is_pending());
-            let prev = s.record(WRITABLE);
-            s.wake_claimed(prev, WRITABLE);
-            let seen = s.load();
-            s.clear(WRITABLE, seen);
-        }
-        assert_eq!(c.0.load(Ordering::SeqCst), 3);
-        // counter Arc: ours + the Waker `w` + one clone kept in the slot.
-        assert_eq!(Arc::strong_count(&c), 3);
-    }
-
-    #[test]
-    fn shutdown_wakes_and_reports() {
-        let s = State::new();
-        let (c, w) = counter();
-        assert!(s.poll_ready(Direction::Read, READABLE, None, &w).is_pending());
-        assert!(s.poll_ready(Direction::Write, WRITABLE, None, &w).is_pending());
-        let prev = s.record(SHUTDOWN);
-        assert_eq!(s.wake_claimed(prev, SHUTDOWN), 2);
-        assert_eq!(c.0.load(Ordering::SeqCst), 2);
-        match s.poll_ready(Direction::Read, READABLE, None, &w) {
-            Poll::Ready(word) => assert_ne!(word & SHUTDOWN, 0),
-            Poll::Pending => panic!("poll after shutdown must be ready"),
-        }
     }
 }

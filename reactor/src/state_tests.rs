@@ -1,0 +1,146 @@
+//! Unit tests of the state-word protocol (kept out of `state.rs` so that the
+//! loom model can compile that file against loom's atomics).
+
+use crate::state::*;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Poll, Wake, Waker};
+
+struct Count(AtomicUsize);
+impl Wake for Count {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn counter() -> (Arc<Count>, Waker) {
+    let c = Arc::new(Count(AtomicUsize::new(0)));
+    (c.clone(), Waker::from(c))
+}
+
+#[test]
+fn arm_then_record_wakes_once() {
+    let s = State::new();
+    let (c, w) = counter();
+    assert!(s.poll_ready(Direction::Read, READABLE, None, &w).is_pending());
+    let prev = s.record(READABLE);
+    assert_eq!(s.wake_claimed(prev, READABLE), 1);
+    assert_eq!(c.0.load(Ordering::SeqCst), 1);
+    // The slot went back to IDLE: a second event wakes nobody.
+    let prev = s.record(READABLE);
+    assert_eq!(s.wake_claimed(prev, READABLE), 0);
+    assert!(s.poll_ready(Direction::Read, READABLE, None, &w).is_ready());
+}
+
+#[test]
+fn write_event_does_not_wake_reader() {
+    let s = State::new();
+    let (c, w) = counter();
+    assert!(s.poll_ready(Direction::Read, READABLE, None, &w).is_pending());
+    let prev = s.record(WRITABLE);
+    assert_eq!(s.wake_claimed(prev, WRITABLE), 0);
+    assert_eq!(c.0.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn stale_clear_keeps_new_edge_per_direction() {
+    let s = State::new();
+    s.record(READABLE | WRITABLE);
+    let seen = s.load();
+    // A new read edge arrives after the snapshot: clearing must not erase it.
+    s.record(READABLE);
+    s.clear(READABLE, seen);
+    assert_ne!(s.load() & READABLE, 0, "stale read clear erased a new read edge");
+    // A write edge between snapshot and clear must not defeat the read
+    // clear (tokio #8054: one shared tick would).
+    let seen = s.load();
+    s.record(WRITABLE);
+    s.clear(READABLE, seen);
+    assert_eq!(s.load() & READABLE, 0, "a write edge defeated the read clear");
+    // ...and the write side keeps its own tick.
+    s.clear(WRITABLE, seen);
+    assert_ne!(
+        s.load() & WRITABLE,
+        0,
+        "stale write clear erased a new write edge"
+    );
+}
+
+#[test]
+fn closed_bits_survive_clear() {
+    let s = State::new();
+    s.record(READABLE | READ_CLOSED);
+    let seen = s.load();
+    s.clear(READABLE | READ_CLOSED, seen);
+    assert_eq!(s.load() & READY_BITS, READ_CLOSED);
+}
+
+#[test]
+fn tick_wraps_without_losing_edges() {
+    let s = State::new();
+    for _ in 0..(TICK_MASK + 5) {
+        let prev = s.record(READABLE);
+        let _ = prev;
+    }
+    let seen = s.load();
+    s.record(READABLE);
+    s.clear(READABLE, seen);
+    assert_ne!(s.load() & READABLE, 0);
+}
+
+#[test]
+fn folded_clear_then_arm() {
+    let s = State::new();
+    let (c, w) = counter();
+    s.record(READABLE);
+    let seen = s.load();
+    // WouldBlock: clear and arm in one call.
+    assert!(
+        s.poll_ready(Direction::Read, READABLE, Some((READABLE, seen)), &w)
+            .is_pending()
+    );
+    assert_eq!(s.load() & READABLE, 0);
+    let prev = s.record(READABLE);
+    assert_eq!(s.wake_claimed(prev, READABLE), 1);
+    assert_eq!(c.0.load(Ordering::SeqCst), 1);
+    // A stale folded clear keeps the new edge and reports ready.
+    let seen_old = seen;
+    assert!(
+        s.poll_ready(Direction::Read, READABLE, Some((READABLE, seen_old)), &w)
+            .is_ready()
+    );
+}
+
+#[test]
+fn same_waker_is_not_cloned_again() {
+    let s = State::new();
+    let (c, w) = counter();
+    for _ in 0..3 {
+        assert!(s.poll_ready(Direction::Write, WRITABLE, None, &w).is_pending());
+        let prev = s.record(WRITABLE);
+        s.wake_claimed(prev, WRITABLE);
+        let seen = s.load();
+        s.clear(WRITABLE, seen);
+    }
+    assert_eq!(c.0.load(Ordering::SeqCst), 3);
+    // counter Arc: ours + the Waker `w` + one clone kept in the slot.
+    assert_eq!(Arc::strong_count(&c), 3);
+}
+
+#[test]
+fn shutdown_wakes_and_reports() {
+    let s = State::new();
+    let (c, w) = counter();
+    assert!(s.poll_ready(Direction::Read, READABLE, None, &w).is_pending());
+    assert!(s.poll_ready(Direction::Write, WRITABLE, None, &w).is_pending());
+    let prev = s.record(SHUTDOWN);
+    assert_eq!(s.wake_claimed(prev, SHUTDOWN), 2);
+    assert_eq!(c.0.load(Ordering::SeqCst), 2);
+    match s.poll_ready(Direction::Read, READABLE, None, &w) {
+        Poll::Ready(word) => assert_ne!(word & SHUTDOWN, 0),
+        Poll::Pending => panic!("poll after shutdown must be ready"),
+    }
+}
