@@ -230,6 +230,29 @@ pub(crate) fn poll_read_buf<S: AsFd>(
     }
 }
 
+/// Runs a receive `f` on `buf`'s unfilled part (never zeroed first) and
+/// marks the bytes it wrote as filled; returns `f`'s extra result (say,
+/// the sender's address). For datagram sockets' tokio-style `poll_recv*`.
+///
+/// # Safety
+///
+/// `f` must only write initialized bytes into the slice it gets (a socket
+/// receive does) and, on success, return `n` such that it initialized the
+/// first `n` bytes.
+#[cfg(feature = "tokio")]
+pub(crate) unsafe fn recv_into_read_buf<R>(
+    buf: &mut tokio::io::ReadBuf<'_>,
+    f: impl FnOnce(&mut [MaybeUninit<u8>]) -> io::Result<(usize, R)>,
+) -> io::Result<R> {
+    // SAFETY: per this function's contract, `f` never de-initializes bytes.
+    let unfilled = unsafe { buf.unfilled_mut() };
+    let (n, r) = f(unfilled)?;
+    // SAFETY: per the contract, `f` initialized the first `n` bytes.
+    unsafe { buf.assume_init(n) };
+    buf.advance(n);
+    Ok(r)
+}
+
 /// Implements futures-io's and (with the `tokio` feature) tokio's
 /// `AsyncRead`/`AsyncWrite` for a stream type by delegating to the
 /// [`Evented`] that `$get` returns.
@@ -340,6 +363,121 @@ macro_rules! impl_stream_io {
     };
 }
 pub(crate) use impl_stream_io;
+
+/// Implements only the read side of [`impl_stream_io!`] (futures-io
+/// `AsyncRead` and, with the `tokio` feature, tokio's) — for read halves.
+macro_rules! impl_read_io {
+    ([$($gen:tt)*] $ty:ty, |$this:ident| $get:expr) => {
+        impl<$($gen)*> futures_io::AsyncRead for $ty {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let $this = &*self;
+                $get.poll_read(cx, buf)
+            }
+            fn poll_read_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &mut [std::io::IoSliceMut<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let $this = &*self;
+                $get.poll_read_vectored(cx, bufs)
+            }
+        }
+
+        #[cfg(feature = "tokio")]
+        impl<$($gen)*> tokio::io::AsyncRead for $ty {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut tokio::io::ReadBuf<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                let $this = &*self;
+                $crate::io::poll_read_buf($get, cx, buf)
+            }
+        }
+    };
+}
+pub(crate) use impl_read_io;
+
+/// Implements only the write side of [`impl_stream_io!`] (futures-io
+/// `AsyncWrite` and, with the `tokio` feature, tokio's) — for write halves.
+/// `$shutdown` runs with `$sd: &mut Self` (a half may record that it shut
+/// down).
+macro_rules! impl_write_io {
+    ([$($gen:tt)*] $ty:ty, |$this:ident| $get:expr, |$sd:ident| $shutdown:expr) => {
+        impl<$($gen)*> futures_io::AsyncWrite for $ty {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let $this = &*self;
+                $get.poll_write(cx, buf)
+            }
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let $this = &*self;
+                $get.poll_write_vectored(cx, bufs)
+            }
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+            fn poll_close(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                let $sd = std::pin::Pin::into_inner(self);
+                std::task::Poll::Ready($shutdown)
+            }
+        }
+
+        #[cfg(feature = "tokio")]
+        impl<$($gen)*> tokio::io::AsyncWrite for $ty {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let $this = &*self;
+                $get.poll_write(cx, buf)
+            }
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let $this = &*self;
+                $get.poll_write_vectored(cx, bufs)
+            }
+            fn is_write_vectored(&self) -> bool {
+                true
+            }
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+            fn poll_shutdown(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                let $sd = std::pin::Pin::into_inner(self);
+                std::task::Poll::Ready($shutdown)
+            }
+        }
+    };
+}
+pub(crate) use impl_write_io;
 
 #[cfg(test)]
 mod tests {

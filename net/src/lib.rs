@@ -15,3 +15,4 @@ pub mod udp;
 pub mod unix;
 
 // pub use addr::{ToSocketAddrs, lookup_host};
+pub use unix::{UnixDatagram, UnixListener, UnixStream};

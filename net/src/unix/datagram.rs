@@ -1,0 +1,312 @@
+//! [`UnixDatagram`]: a Unix-domain datagram socket.
+
+use std::fmt;
+use std::io;
+use std::net::Shutdown;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::unix::net;
+use std::path::Path;
+use std::task::{Context, Poll};
+
+use sockwq_reactor::{Interest, Ready};
+
+use super::socketaddr::{self, SocketAddr};
+use crate::io::{Evented, as_uninit};
+
+/// A Unix-domain datagram socket on the sockwq reactor (as
+/// `tokio::net::UnixDatagram`).
+///
+/// Datagram boundaries are kept. A receive buffer smaller than the
+/// datagram gets its first `buf.len()` bytes; the rest of that datagram is
+/// discarded (as tokio, and `recv(2)`).
+///
+/// ```
+/// use sockwq_net::UnixDatagram;
+///
+/// futures::executor::block_on(async {
+///     let (a, b) = UnixDatagram::pair()?;
+///     a.send(b"one datagram").await?;
+///     let mut buf = [0u8; 64];
+///     let n = b.recv(&mut buf).await?;
+///     assert_eq!(&buf[..n], b"one datagram");
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct UnixDatagram {
+    io: Evented<net::UnixDatagram>,
+}
+
+impl UnixDatagram {
+    fn new(sock: net::UnixDatagram) -> io::Result<UnixDatagram> {
+        Ok(UnixDatagram {
+            io: Evented::new(sock)?,
+        })
+    }
+
+    /// Creates a socket bound to `path` (`"\0name"`: an abstract name).
+    ///
+    /// Errors: `AddrInUse` if the address is taken, `InvalidInput` for an
+    /// empty or too long path.
+    pub fn bind<P>(path: P) -> io::Result<UnixDatagram>
+    where
+        P: AsRef<Path>,
+    {
+        let addr = socketaddr::from_path(path.as_ref())?;
+        UnixDatagram::new(net::UnixDatagram::bind_addr(&addr)?)
+    }
+
+    /// Creates an unnamed pair of connected sockets.
+    pub fn pair() -> io::Result<(UnixDatagram, UnixDatagram)> {
+        let (a, b) = net::UnixDatagram::pair()?;
+        Ok((UnixDatagram::new(a)?, UnixDatagram::new(b)?))
+    }
+
+    /// Wraps a std socket (sets it non-blocking).
+    pub fn from_std(datagram: net::UnixDatagram) -> io::Result<UnixDatagram> {
+        UnixDatagram::new(datagram)
+    }
+
+    /// Deregisters and returns the std socket, still non-blocking.
+    pub fn into_std(self) -> io::Result<net::UnixDatagram> {
+        self.io.into_inner()
+    }
+
+    /// Creates a socket not bound to any address.
+    pub fn unbound() -> io::Result<UnixDatagram> {
+        UnixDatagram::new(net::UnixDatagram::unbound()?)
+    }
+
+    /// Connects the socket to `path`: `send`/`recv` then talk to that peer
+    /// only. Completes at once (no handshake for datagrams).
+    pub fn connect<P: AsRef<Path>>(&self, path: P) -> io::Result<()> {
+        let addr = socketaddr::from_path(path.as_ref())?;
+        self.io.get_ref().connect_addr(&addr)
+    }
+
+    /// Waits for any of the requested ready states; returns what is ready.
+    pub async fn ready(&self, interest: impl Into<Interest>) -> io::Result<Ready> {
+        self.io.ready(interest.into()).await
+    }
+
+    /// Waits until the socket can send.
+    pub async fn writable(&self) -> io::Result<()> {
+        self.ready(Interest::WRITABLE).await.map(drop)
+    }
+
+    /// Polls for send readiness; only the last task to poll is woken.
+    pub fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.source().poll_write_ready(cx).map_ok(drop)
+    }
+
+    /// Waits until a datagram can be received.
+    pub async fn readable(&self) -> io::Result<()> {
+        self.ready(Interest::READABLE).await.map(drop)
+    }
+
+    /// Polls for receive readiness; only the last task to poll is woken.
+    pub fn poll_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.source().poll_read_ready(cx).map_ok(drop)
+    }
+
+    fn send_now(&self, buf: &[u8]) -> io::Result<usize> {
+        self.io.sock_ref().send_with_flags(buf, libc::MSG_NOSIGNAL)
+    }
+
+    /// Sends a datagram to the connected peer.
+    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.io.async_io(Interest::WRITABLE, || self.send_now(buf)).await
+    }
+
+    /// Sends without waiting: `WouldBlock` if the send buffer is full.
+    pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.io.try_io(Interest::WRITABLE, || self.send_now(buf))
+    }
+
+    /// Polls to send a datagram to the connected peer.
+    pub fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.io.poll_io(cx, Interest::WRITABLE, || self.send_now(buf))
+    }
+
+    /// Sends a datagram to `target` without waiting.
+    pub fn try_send_to<P>(&self, buf: &[u8], target: P) -> io::Result<usize>
+    where
+        P: AsRef<Path>,
+    {
+        let addr = socketaddr::from_path(target.as_ref())?;
+        self.io
+            .try_io(Interest::WRITABLE, || self.io.get_ref().send_to_addr(buf, &addr))
+    }
+
+    /// Sends a datagram to `target` (`"\0name"`: an abstract name).
+    pub async fn send_to<P>(&self, buf: &[u8], target: P) -> io::Result<usize>
+    where
+        P: AsRef<Path>,
+    {
+        let addr = socketaddr::from_path(target.as_ref())?;
+        self.io
+            .async_io(Interest::WRITABLE, || self.io.get_ref().send_to_addr(buf, &addr))
+            .await
+    }
+
+    /// Polls to send a datagram to `target`.
+    pub fn poll_send_to<P>(&self, cx: &mut Context<'_>, buf: &[u8], target: P) -> Poll<io::Result<usize>>
+    where
+        P: AsRef<Path>,
+    {
+        let addr = socketaddr::from_path(target.as_ref())?;
+        self.io.poll_io(cx, Interest::WRITABLE, || {
+            self.io.get_ref().send_to_addr(buf, &addr)
+        })
+    }
+
+    /// Receives a datagram (truncated to `buf.len()`: the excess is
+    /// discarded).
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io
+            .async_io(Interest::READABLE, || self.io.get_ref().recv(buf))
+            .await
+    }
+
+    /// Receives without waiting: `WouldBlock` if no datagram is queued.
+    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.try_io(Interest::READABLE, || self.io.get_ref().recv(buf))
+    }
+
+    /// Polls to receive a datagram into `buf`'s unfilled part (not zeroed
+    /// first); a datagram longer than that is truncated.
+    #[cfg(feature = "tokio")]
+    pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut tokio::io::ReadBuf<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_io(cx, Interest::READABLE, || {
+            // SAFETY: the closure is a `recv`, which only writes received
+            // bytes and returns how many.
+            unsafe { crate::io::recv_into_read_buf(buf, |b| self.io.sock_ref().recv(b).map(|n| (n, ()))) }
+        })
+    }
+
+    /// Receives a datagram and its sender's address.
+    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        let (n, addr) = self
+            .io
+            .async_io(Interest::READABLE, || self.io.get_ref().recv_from(buf))
+            .await?;
+        Ok((n, SocketAddr(addr)))
+    }
+
+    /// Receives a datagram and its sender's address without waiting.
+    pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        let (n, addr) = self
+            .io
+            .try_io(Interest::READABLE, || self.io.get_ref().recv_from(buf))?;
+        Ok((n, SocketAddr(addr)))
+    }
+
+    /// Polls to receive a datagram into `buf`'s unfilled part (not zeroed
+    /// first); returns the sender's address.
+    #[cfg(feature = "tokio")]
+    pub fn poll_recv_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<SocketAddr>> {
+        self.io.poll_io(cx, Interest::READABLE, || {
+            // SAFETY: the closure is a `recvfrom`, which only writes
+            // received bytes and returns how many.
+            let addr = unsafe { crate::io::recv_into_read_buf(buf, |b| self.io.sock_ref().recv_from(b))? };
+            Ok(SocketAddr(socketaddr::from_sockaddr(&addr)?))
+        })
+    }
+
+    /// Receives the next datagram without removing it from the queue
+    /// (sockwq extra).
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io
+            .async_io(Interest::READABLE, || self.io.sock_ref().peek(as_uninit(buf)))
+            .await
+    }
+
+    /// Like [`peek`](Self::peek), also returning the sender's address
+    /// (sockwq extra).
+    pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.io
+            .async_io(Interest::READABLE, || self.peek_from_now(buf))
+            .await
+    }
+
+    /// [`peek_from`](Self::peek_from) without waiting (sockwq extra).
+    pub fn try_peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.io.try_io(Interest::READABLE, || self.peek_from_now(buf))
+    }
+
+    fn peek_from_now(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        let (n, addr) = self.io.sock_ref().peek_from(as_uninit(buf))?;
+        Ok((n, SocketAddr(socketaddr::from_sockaddr(&addr)?)))
+    }
+
+    /// Runs `f` if the socket is ready for `interest`, clearing that
+    /// readiness if `f` returns `WouldBlock` (as tokio's `try_io`).
+    pub fn try_io<R>(
+        &self,
+        interest: impl Into<Interest>,
+        f: impl FnOnce() -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.io.try_io(interest.into(), f)
+    }
+
+    /// Waits for `interest` and runs `f` until it does not return
+    /// `WouldBlock` (as tokio's `async_io`).
+    pub async fn async_io<R>(
+        &self,
+        interest: impl Into<Interest>,
+        f: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.io.async_io(interest.into(), f).await
+    }
+
+    /// The local address (unnamed if not bound).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr().map(SocketAddr)
+    }
+
+    /// The connected peer's address (`NotConnected` if not connected).
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().peer_addr().map(SocketAddr)
+    }
+
+    /// Returns and clears the socket's pending error (`SO_ERROR`).
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.io.get_ref().take_error()
+    }
+
+    /// Shuts down the read, write, or both halves of the socket.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.io.get_ref().shutdown(how)
+    }
+}
+
+impl TryFrom<net::UnixDatagram> for UnixDatagram {
+    type Error = io::Error;
+
+    /// Same as [`UnixDatagram::from_std`].
+    fn try_from(stream: net::UnixDatagram) -> io::Result<UnixDatagram> {
+        UnixDatagram::from_std(stream)
+    }
+}
+
+impl fmt::Debug for UnixDatagram {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnixDatagram").field("io", &self.io).finish()
+    }
+}
+
+impl AsRawFd for UnixDatagram {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.as_raw_fd()
+    }
+}
+
+impl AsFd for UnixDatagram {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.as_fd()
+    }
+}

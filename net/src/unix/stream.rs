@@ -1,0 +1,253 @@
+//! [`UnixStream`]: a connected Unix-domain stream socket.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::io::{self, IoSlice, IoSliceMut};
+use std::net::Shutdown;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::unix::net;
+use std::path::Path;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use socket2::{Domain, Socket, Type};
+use sockwq_reactor::{Interest, Ready};
+
+use super::socketaddr::{self, SocketAddr};
+use super::split::{self, ReadHalf, WriteHalf};
+use super::split_owned::{OwnedReadHalf, OwnedWriteHalf};
+use super::ucred::{self, UCred};
+use crate::io::{Evented, impl_stream_io};
+
+/// A connected Unix-domain stream socket on the sockwq reactor (as
+/// `tokio::net::UnixStream`).
+///
+/// Reading and writing go through futures-io's and (with the `tokio`
+/// feature) tokio's `AsyncRead`/`AsyncWrite`, or through the `try_*`
+/// methods after [`readable`](Self::readable)/[`writable`](Self::writable).
+/// Writes use `MSG_NOSIGNAL`: a closed peer gives `BrokenPipe`, never
+/// `SIGPIPE`. Shutting down the write half is `AsyncWrite::poll_close`
+/// (futures-io) or `poll_shutdown` (tokio), as in tokio.
+///
+/// ```
+/// use futures_util::io::{AsyncReadExt, AsyncWriteExt};
+/// use sockwq_net::UnixStream;
+///
+/// futures::executor::block_on(async {
+///     let (mut a, mut b) = UnixStream::pair()?;
+///     a.write_all(b"ping").await?;
+///     let mut buf = [0u8; 4];
+///     b.read_exact(&mut buf).await?;
+///     assert_eq!(&buf, b"ping");
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct UnixStream {
+    pub(super) io: Evented<net::UnixStream>,
+}
+
+impl UnixStream {
+    /// Wraps a connected std socket (made non-blocking here).
+    pub(crate) fn new(stream: net::UnixStream) -> io::Result<UnixStream> {
+        Ok(UnixStream {
+            io: Evented::new(stream)?,
+        })
+    }
+
+    /// Connects to the socket named by `path`. A path starting with a NUL
+    /// byte (`"\0name"`) names an abstract-namespace socket.
+    ///
+    /// Errors: `NotFound` if nothing is bound at the path,
+    /// `ConnectionRefused` if the socket there does not listen,
+    /// `InvalidInput` for a path that is too long or empty, and
+    /// `WouldBlock` if the listener's backlog is full (as tokio).
+    pub async fn connect<P>(path: P) -> io::Result<UnixStream>
+    where
+        P: AsRef<Path>,
+    {
+        let addr = SocketAddr(socketaddr::from_path(path.as_ref())?);
+        UnixStream::connect_addr(&addr).await
+    }
+
+    /// Connects to the socket at `socket_addr` (a path or an abstract name).
+    pub async fn connect_addr(socket_addr: &SocketAddr) -> io::Result<UnixStream> {
+        let target = socketaddr::to_sockaddr(&socket_addr.0)?;
+        let sock = Socket::new(Domain::UNIX, Type::STREAM.nonblocking().cloexec(), None)?;
+        match sock.connect(&target) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                return Err(io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    "connect: the Unix listener's backlog is full (EAGAIN)",
+                ));
+            }
+            Err(e) => return Err(e),
+        }
+        let stream = UnixStream::new(net::UnixStream::from(OwnedFd::from(sock)))?;
+        // As tokio: writable means the connect finished; SO_ERROR says how.
+        poll_fn(|cx| stream.io.source().poll_write_ready(cx)).await?;
+        if let Some(e) = stream.take_error()? {
+            return Err(e);
+        }
+        Ok(stream)
+    }
+
+    /// Creates an unnamed pair of connected sockets.
+    pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
+        let (a, b) = net::UnixStream::pair()?;
+        Ok((UnixStream::new(a)?, UnixStream::new(b)?))
+    }
+
+    /// Wraps a std `UnixStream` (sets it non-blocking, unlike tokio, which
+    /// requires the caller to).
+    pub fn from_std(stream: net::UnixStream) -> io::Result<UnixStream> {
+        UnixStream::new(stream)
+    }
+
+    /// Deregisters and returns the std socket, still in non-blocking mode.
+    pub fn into_std(self) -> io::Result<net::UnixStream> {
+        self.io.into_inner()
+    }
+
+    /// Waits for any of the requested ready states; returns what is ready.
+    /// May return spuriously (then the `try_*` call gives `WouldBlock`).
+    pub async fn ready(&self, interest: impl Into<Interest>) -> io::Result<Ready> {
+        self.io.ready(interest.into()).await
+    }
+
+    /// Waits until the socket is readable (or closed, or in error).
+    pub async fn readable(&self) -> io::Result<()> {
+        self.ready(Interest::READABLE).await.map(drop)
+    }
+
+    /// Polls for read readiness; only the last task to poll is woken.
+    pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.source().poll_read_ready(cx).map_ok(drop)
+    }
+
+    /// Reads without waiting: `WouldBlock` if nothing is queued (which
+    /// also clears the read readiness), `Ok(0)` at end of stream.
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.try_read(buf)
+    }
+
+    /// Vectored [`try_read`](Self::try_read).
+    pub fn try_read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        self.io.try_read_vectored(bufs)
+    }
+
+    /// Waits until the socket is writable (or closed, or in error).
+    pub async fn writable(&self) -> io::Result<()> {
+        self.ready(Interest::WRITABLE).await.map(drop)
+    }
+
+    /// Polls for write readiness; only the last task to poll is woken.
+    pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.source().poll_write_ready(cx).map_ok(drop)
+    }
+
+    /// Writes without waiting (`MSG_NOSIGNAL`): `WouldBlock` if the send
+    /// buffer is full.
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.io.try_write(buf)
+    }
+
+    /// Vectored [`try_write`](Self::try_write): one `sendmsg`.
+    pub fn try_write_vectored(&self, buf: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.io.try_write_vectored(buf)
+    }
+
+    /// Runs `f` if the socket is ready for `interest`, clearing that
+    /// readiness if `f` returns `WouldBlock` (as tokio's `try_io`).
+    pub fn try_io<R>(
+        &self,
+        interest: impl Into<Interest>,
+        f: impl FnOnce() -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.io.try_io(interest.into(), f)
+    }
+
+    /// Waits for `interest` and runs `f` until it does not return
+    /// `WouldBlock` (as tokio's `async_io`).
+    pub async fn async_io<R>(
+        &self,
+        interest: impl Into<Interest>,
+        f: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.io.async_io(interest.into(), f).await
+    }
+
+    /// The local address (unnamed for a client that did not bind).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr().map(SocketAddr)
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().peer_addr().map(SocketAddr)
+    }
+
+    /// The peer's credentials (`SO_PEERCRED`), as captured at connect time.
+    pub fn peer_cred(&self) -> io::Result<UCred> {
+        ucred::get_peer_cred(self.io.as_fd())
+    }
+
+    /// Returns and clears the socket's pending error (`SO_ERROR`).
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.io.get_ref().take_error()
+    }
+
+    /// Splits a borrowed stream into a read half and a write half, usable
+    /// concurrently (from two tasks of one scope).
+    pub fn split<'a>(&'a mut self) -> (ReadHalf<'a>, WriteHalf<'a>) {
+        split::split(self)
+    }
+
+    /// Splits the stream into owned halves that can move to different
+    /// tasks or threads. Dropping the write half shuts the write direction
+    /// down; [`OwnedReadHalf::reunite`] puts them back together.
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        super::split_owned::split_owned(Arc::new(self))
+    }
+
+    pub(super) fn shutdown_std(&self, how: Shutdown) -> io::Result<()> {
+        self.io.get_ref().shutdown(how)
+    }
+}
+
+impl_stream_io!([] UnixStream, |this| &this.io, |s| s.shutdown_std(Shutdown::Write));
+
+impl TryFrom<net::UnixStream> for UnixStream {
+    type Error = io::Error;
+
+    /// Same as [`UnixStream::from_std`].
+    fn try_from(stream: net::UnixStream) -> io::Result<UnixStream> {
+        UnixStream::from_std(stream)
+    }
+}
+
+impl fmt::Debug for UnixStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnixStream").field("io", &self.io).finish()
+    }
+}
+
+impl AsRef<Self> for UnixStream {
+    fn as_ref(&self) -> &Self {
+        self
+    }
+}
+
+impl AsRawFd for UnixStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.as_raw_fd()
+    }
+}
+
+impl AsFd for UnixStream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.as_fd()
+    }
+}
