@@ -9,3 +9,6 @@
 
 pub use sockwq_net as net;
 pub use sockwq_reactor as reactor;
+
+pub use sockwq_reactor::runtime::time;
+pub use sockwq_reactor::runtime::{Builder, JoinError, JoinHandle, Runtime, block_on, spawn, spawn_local};

@@ -38,6 +38,7 @@ mod async_fd;
 mod context;
 mod interest;
 mod reactor;
+pub mod runtime;
 mod source;
 mod state;
 #[cfg(test)]

@@ -1,0 +1,367 @@
+//! The executor of one thread: a [`Core`] (run queue, active tasks, timers,
+//! and its own [`Reactor`], whose `epoll_wait` is the park) and its
+//! [`Remote`], the part other threads reach: an injection queue, the
+//! "parked" flag, and the reactor's [`Handle`] to wake it.
+//!
+//! # No lost wake-up, and no needless eventfd write
+//!
+//! A thread that schedules a task onto another core pushes it into that
+//! core's lock-free injection queue, then checks whether the core is
+//! parked, and writes its eventfd only if so. The core, before it sleeps
+//! in `epoll_wait`, publishes "parked" and then re-checks the queue. It is
+//! Dekker's pattern (the kernel's `wq_has_sleeper` / `sock_poll_wait`
+//! pair), and each side has a `fence(SeqCst)` between its store and its
+//! load:
+//!
+//! ```text
+//!   waker                          core
+//!   push(runnable)                 parked.store(true)
+//!   fence(SeqCst)                  fence(SeqCst)
+//!   if parked.load() { wake }      if !injector.is_empty() { don't sleep }
+//! ```
+//!
+//! The two fences are totally ordered (SeqCst). If the core's fence comes
+//! first, the waker's load sees `parked == true` (or a later store by
+//! another waker that then owns the wake, see [`Remote::unpark`]) and
+//! writes the eventfd. If the waker's fence comes first, the core's
+//! re-check sees the push (the fence-to-fence rule holds for any atomic
+//! the queue writes, whatever ordering the queue itself uses) and it does
+//! not sleep. Either way the runnable is not stranded. The argument is
+//! written out once more next to each side of the code.
+//!
+//! Wakes on the core's own thread (a socket event dispatched by its own
+//! reactor, a task waking a task) never touch the injection queue or the
+//! flag: they push onto a plain `VecDeque`.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
+
+use concurrent_queue::{ConcurrentQueue, PushError};
+use slab::Slab;
+
+use super::context;
+use super::time::timers::Timers;
+use crate::reactor::{Handle, Reactor};
+
+pub(crate) type Runnable = async_task::Runnable;
+
+/// Task polls between two non-blocking reactor turns when a core always
+/// has work (tokio's `event_interval` is 61 as well): the cooperative
+/// budget that keeps an always-ready task from starving IO and timers.
+pub(crate) const DEFAULT_EVENT_INTERVAL: u32 = 61;
+
+static NEXT_CORE_ID: AtomicUsize = AtomicUsize::new(1);
+
+/// The part of a core other threads use to hand it work.
+pub(crate) struct Remote {
+    /// Unique among cores, for "is this my core?" checks.
+    pub(crate) id: usize,
+    injector: ConcurrentQueue<Runnable>,
+    /// True while the core is in (or about to enter) a blocking
+    /// `epoll_wait`: only then does a remote schedule write the eventfd.
+    parked: AtomicBool,
+    /// Set by the runtime to make the core's loop return.
+    shutdown: AtomicBool,
+    handle: Handle,
+}
+
+impl Remote {
+    pub(crate) fn new(handle: Handle) -> Arc<Remote> {
+        Arc::new(Remote {
+            id: NEXT_CORE_ID.fetch_add(1, Ordering::Relaxed),
+            injector: ConcurrentQueue::unbounded(),
+            parked: AtomicBool::new(false),
+            shutdown: AtomicBool::new(false),
+            handle,
+        })
+    }
+
+    /// The schedule function of every task of this core: a wake on the
+    /// core's own thread pushes onto its local queue; one from any other
+    /// thread goes through the injection queue.
+    ///
+    /// `local_task`: the task's future is `!Send`, so its runnable must
+    /// not be dropped on another thread (async-task panics if it is).
+    pub(crate) fn schedule(self: &Arc<Remote>, runnable: Runnable, local_task: bool) {
+        let mut slot = Some(runnable);
+        context::with_core(|core| {
+            if core.remote.id == self.id {
+                core.local
+                    .borrow_mut()
+                    .push_back(slot.take().expect("runnable present"));
+            }
+        });
+        let Some(runnable) = slot else { return };
+        match self.injector.push(runnable) {
+            Ok(()) => self.unpark(),
+            // The core has shut down: every task it ran is closed, so only a
+            // task spawned onto it after that gets here. Drop it (that drops
+            // the future) unless it must be dropped on its own thread.
+            Err(PushError::Closed(r)) | Err(PushError::Full(r)) => {
+                if local_task {
+                    std::mem::forget(r);
+                } else {
+                    drop(r);
+                }
+            }
+        }
+    }
+
+    /// Waker side of the park protocol, after the caller published work
+    /// (a push into the injection queue, or the main future's flag).
+    pub(crate) fn unpark(&self) {
+        // Dekker, waker side: [publish] ; fence ; load(parked). See the
+        // module docs: if this load misses the core's `parked = true`, the
+        // core's re-check after its own fence sees what we published.
+        fence(Ordering::SeqCst);
+        // The load keeps the common case (core running) free of a write to
+        // the shared line. The swap elects one waker per park: the winner
+        // wakes; a loser saw `false` written by the winner after the core's
+        // store, and the winner's eventfd write ends that very sleep, after
+        // which the core drains the queue or re-checks it before sleeping
+        // again (a re-check whose fence follows ours, so it sees our push).
+        if self.parked.load(Ordering::Relaxed) && self.parked.swap(false, Ordering::Relaxed) {
+            self.handle.wake();
+        }
+    }
+
+    /// Asks the core's loop to return, and wakes it.
+    pub(crate) fn shut_down(&self) {
+        self.shutdown.store(true, Ordering::SeqCst);
+        // Unconditional: the turn in progress, or the next, returns.
+        self.handle.wake();
+    }
+
+    fn is_shut_down(&self) -> bool {
+        self.shutdown.load(Ordering::Acquire)
+    }
+}
+
+/// The waker of a `block_on`'s main future: raises a flag the core's loop
+/// checks, and unparks the core.
+struct MainWaker {
+    woken: AtomicBool,
+    remote: Arc<Remote>,
+}
+
+impl Wake for MainWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        // Publish, then the waker side of the park protocol.
+        self.woken.store(true, Ordering::SeqCst);
+        self.remote.unpark();
+    }
+}
+
+/// One thread's executor. Lives on that thread only (`Rc`, `RefCell`).
+pub(crate) struct Core {
+    pub(crate) remote: Arc<Remote>,
+    reactor: RefCell<Reactor>,
+    /// Runnables woken on this thread.
+    pub(crate) local: RefCell<VecDeque<Runnable>>,
+    /// A waker of every task that has been polled here and whose future
+    /// is still alive: what shutdown wakes in order to cancel them all.
+    active: RefCell<Slab<Waker>>,
+    pub(crate) timers: RefCell<Timers>,
+    event_interval: u32,
+    /// Set while the core is cancelling its tasks.
+    closing: Cell<bool>,
+}
+
+impl Core {
+    pub(crate) fn new(reactor: Reactor, remote: Arc<Remote>, event_interval: u32) -> Core {
+        Core {
+            remote,
+            reactor: RefCell::new(reactor),
+            local: RefCell::new(VecDeque::new()),
+            active: RefCell::new(Slab::new()),
+            timers: RefCell::new(Timers::new()),
+            event_interval: event_interval.max(1),
+            closing: Cell::new(false),
+        }
+    }
+
+    pub(crate) fn reactor_handle(&self) -> Handle {
+        self.reactor.borrow().handle()
+    }
+
+    /// Records a task polled for the first time; returns its key.
+    pub(crate) fn register_active(&self, waker: &Waker) -> usize {
+        self.active.borrow_mut().insert(waker.clone())
+    }
+
+    /// Forgets a task whose future is being dropped.
+    pub(crate) fn deregister_active(&self, key: usize) {
+        self.active.borrow_mut().try_remove(key);
+    }
+
+    /// Runs `fut` on this thread, and the core's tasks while it waits,
+    /// turning the reactor when idle. `None` if the core was shut down
+    /// first.
+    pub(crate) fn block_on<F: Future>(&self, fut: F) -> Option<F::Output> {
+        let mut fut = pin!(fut);
+        let main = Arc::new(MainWaker {
+            woken: AtomicBool::new(true),
+            remote: self.remote.clone(),
+        });
+        let waker = Waker::from(main.clone());
+        let mut cx = Context::from_waker(&waker);
+        loop {
+            if main.woken.swap(false, Ordering::AcqRel) {
+                if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+                    return Some(v);
+                }
+            }
+            if self.remote.is_shut_down() {
+                return None;
+            }
+            if self.run_tasks() {
+                // Out of budget with work left: look at IO (and timers,
+                // next round) without blocking, then go on.
+                self.turn(Some(Duration::ZERO));
+                continue;
+            }
+            if main.woken.load(Ordering::Acquire) {
+                continue;
+            }
+            self.park(&main);
+        }
+    }
+
+    /// Fires due timers, moves injected runnables to the local queue and
+    /// runs up to `event_interval` of them. True if work is left.
+    fn run_tasks(&self) -> bool {
+        self.fire_timers();
+        // A bounded drain: a fast producer cannot keep us here.
+        for _ in 0..self.remote.injector.len() {
+            match self.remote.injector.pop() {
+                Ok(r) => self.local.borrow_mut().push_back(r),
+                Err(_) => break,
+            }
+        }
+        for _ in 0..self.event_interval {
+            let next = self.local.borrow_mut().pop_front();
+            let Some(runnable) = next else { return false };
+            // The task future catches its own panics; this guards against a
+            // panic while dropping one, which must not take the worker down.
+            if catch_unwind(AssertUnwindSafe(|| runnable.run())).is_err() {
+                tracing::error!("sockwq: a task panicked while being dropped");
+            }
+        }
+        !self.local.borrow().is_empty() || !self.remote.injector.is_empty()
+    }
+
+    fn fire_timers(&self) {
+        if self.timers.borrow().is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        loop {
+            // Not borrowed while waking: a wake may touch the timers.
+            let next = self.timers.borrow_mut().pop_expired(now);
+            match next {
+                Some(w) => w.wake(),
+                None => break,
+            }
+        }
+    }
+
+    /// Sleeps in `epoll_wait` until IO, a wake, or the next timer.
+    fn park(&self, main: &MainWaker) {
+        let remote = &self.remote;
+        // Dekker, core side: store(parked) ; fence ; re-check. If a waker's
+        // fence came before ours, its push (or `woken` store) is visible
+        // here; if after, its load sees `parked` and it writes the eventfd.
+        remote.parked.store(true, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        if !remote.injector.is_empty()
+            || main.woken.load(Ordering::Relaxed)
+            || remote.is_shut_down()
+            || !self.local.borrow().is_empty()
+        {
+            remote.parked.store(false, Ordering::Relaxed);
+            return;
+        }
+        let timeout = self
+            .timers
+            .borrow()
+            .next_deadline()
+            .map(|d| d.saturating_duration_since(Instant::now()));
+        self.turn(timeout);
+        remote.parked.store(false, Ordering::Relaxed);
+    }
+
+    fn turn(&self, timeout: Option<Duration>) {
+        let res = self.reactor.borrow_mut().turn(timeout);
+        if let Err(e) = res {
+            // Only a broken epoll fd fails here; do not spin on it.
+            tracing::error!(error = %e, "sockwq runtime: reactor turn failed");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Cancels every task of this core: drops their futures here, on
+    /// their own thread (so their sockets close), then closes the
+    /// injection queue. Called on the core's thread with the core entered.
+    pub(crate) fn shutdown_tasks(&self) {
+        self.closing.set(true);
+        // Each round wakes every live task (which queues it, or finds it
+        // queued already) and drops every queued runnable, which cancels
+        // the task and drops its future. Dropping a future can wake or
+        // spawn others, hence the rounds; they are bounded so that a future
+        // that spawns on drop forever cannot hang shutdown.
+        for round in 0..64 {
+            let wakers: Vec<Waker> = self.active.borrow().iter().map(|(_, w)| w.clone()).collect();
+            for w in wakers {
+                w.wake();
+            }
+            if round == 63 {
+                self.remote.injector.close();
+            }
+            self.drain_queues();
+            if self.active.borrow().is_empty() && self.local.borrow().is_empty() {
+                break;
+            }
+        }
+        self.remote.injector.close();
+        self.drain_queues();
+        if !self.active.borrow().is_empty() {
+            tracing::warn!(
+                tasks = self.active.borrow().len(),
+                "sockwq: tasks left at shutdown"
+            );
+        }
+        // Pending timers only hold wakers of cancelled tasks.
+        self.timers.borrow_mut().clear();
+    }
+
+    fn drain_queues(&self) {
+        loop {
+            let next = self.local.borrow_mut().pop_front();
+            let next = next.or_else(|| self.remote.injector.pop().ok());
+            let Some(r) = next else { break };
+            if catch_unwind(AssertUnwindSafe(|| drop(r))).is_err() {
+                tracing::error!("sockwq: a task panicked while being dropped at shutdown");
+            }
+        }
+    }
+}
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        if !self.closing.get() {
+            // Not reached in normal use (the runtime cancels first); never
+            // leave runnables for a dead core.
+            self.remote.injector.close();
+        }
+    }
+}

@@ -1,0 +1,358 @@
+//! Tasks: the future wrapper every spawned future runs in, [`JoinHandle`]
+//! and [`JoinError`].
+//!
+//! A task's cell (state word, refcount, future, output, schedule
+//! function) is an `async-task` task: one allocation per spawn, a waker
+//! that is the task pointer itself, and no lock anywhere. The wrapper
+//! ([`TaskFuture`]) adds what a runtime needs around the user's future:
+//! panic capture, abort, and membership in its core's set of live tasks
+//! (which shutdown cancels).
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use async_task::FallibleTask;
+use futures_util::task::AtomicWaker;
+
+use super::context;
+use super::executor::Remote;
+
+/// Shared by a task and its [`JoinHandle`]: the abort request.
+#[derive(Default)]
+struct AbortState {
+    aborted: AtomicBool,
+    /// The task's waker, registered at its first poll (an async-task
+    /// waker is the task itself, so one registration is enough).
+    waker: AtomicWaker,
+}
+
+/// The future a task cell holds: the user's future plus panic capture,
+/// abort, and registration with the core that polls it.
+struct TaskFuture<F> {
+    future: F,
+    abort: Arc<AbortState>,
+    /// (core id, key in the core's active set) once polled.
+    active: Option<(usize, usize)>,
+}
+
+impl<F: Future> Future for TaskFuture<F> {
+    type Output = Result<F::Output, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: `future` is structurally pinned: it is never moved out of
+        // the wrapper, and the wrapper's `Drop` does not move it. The other
+        // fields are not pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        if this.active.is_none() {
+            this.active = context::with_core(|core| (core.remote.id, core.register_active(cx.waker())));
+            this.abort.waker.register(cx.waker());
+        }
+        // Pairs with `JoinHandle::abort`: the waker was registered above
+        // before this load, and AtomicWaker orders register/wake so that
+        // either we see the flag or `abort` sees our waker.
+        if this.abort.aborted.load(Ordering::Acquire) {
+            return Poll::Ready(Err(JoinError::cancelled()));
+        }
+        // SAFETY: see above; `future` is not moved.
+        let future = unsafe { Pin::new_unchecked(&mut this.future) };
+        match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(payload) => Poll::Ready(Err(JoinError::panic(payload))),
+        }
+    }
+}
+
+impl<F> Drop for TaskFuture<F> {
+    fn drop(&mut self) {
+        // Break the cycle task -> future -> AbortState -> waker -> task
+        // (the join handle may still hold the AbortState).
+        drop(self.abort.waker.take());
+        if let Some((core_id, key)) = self.active {
+            context::with_core(|core| {
+                if core.remote.id == core_id {
+                    core.deregister_active(key);
+                }
+            });
+        }
+    }
+}
+
+/// Spawns a `Send` future as a task of `remote`'s core.
+pub(crate) fn spawn_on<F>(remote: &Arc<Remote>, future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let abort = Arc::new(AbortState::default());
+    let future = TaskFuture {
+        future,
+        abort: abort.clone(),
+        active: None,
+    };
+    let target = remote.clone();
+    let (runnable, task) = async_task::spawn(future, move |r| target.schedule(r, false));
+    runnable.schedule();
+    JoinHandle {
+        task: Some(task.fallible()),
+        abort,
+    }
+}
+
+/// Spawns a `!Send` future as a task of `remote`'s core, which must be
+/// this thread's core.
+pub(crate) fn spawn_local_on<F>(remote: &Arc<Remote>, future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let abort = Arc::new(AbortState::default());
+    let future = TaskFuture {
+        future,
+        abort: abort.clone(),
+        active: None,
+    };
+    let target = remote.clone();
+    // async-task checks at every poll and drop that a local task stays on
+    // the thread that spawned it.
+    let (runnable, task) = async_task::spawn_local(future, move |r| target.schedule(r, true));
+    runnable.schedule();
+    JoinHandle {
+        task: Some(task.fallible()),
+        abort,
+    }
+}
+
+/// An owned permission to await a spawned task's output.
+///
+/// A future yielding `Ok(output)`, or a [`JoinError`] if the task
+/// panicked, was [aborted](JoinHandle::abort), or was cancelled by the
+/// runtime shutting down. Dropping the handle *detaches* the task: it
+/// goes on running.
+///
+/// ```
+/// use sockwq_reactor::runtime::{block_on, spawn};
+/// block_on(async {
+///     let h = spawn(async { 40 + 2 });
+///     assert_eq!(h.await.unwrap(), 42);
+/// });
+/// ```
+pub struct JoinHandle<T> {
+    task: Option<FallibleTask<Result<T, JoinError>>>,
+    abort: Arc<AbortState>,
+}
+
+impl<T> JoinHandle<T> {
+    /// Cancels the task: at its next poll (scheduled now) its future is
+    /// dropped instead of polled, and the handle yields
+    /// [`JoinError::is_cancelled`]. A task that already finished keeps its
+    /// output.
+    ///
+    /// ```
+    /// use sockwq_reactor::runtime::{block_on, spawn};
+    /// block_on(async {
+    ///     let h = spawn(std::future::pending::<()>());
+    ///     h.abort();
+    ///     assert!(h.await.unwrap_err().is_cancelled());
+    /// });
+    /// ```
+    pub fn abort(&self) {
+        self.abort.aborted.store(true, Ordering::Release);
+        self.abort.waker.wake();
+    }
+
+    /// Whether the task has finished (completed, panicked or cancelled).
+    ///
+    /// ```
+    /// use sockwq_reactor::runtime::{block_on, spawn};
+    /// block_on(async {
+    ///     let h = spawn(async {});
+    ///     while !h.is_finished() {
+    ///         sockwq_reactor::runtime::time::sleep(std::time::Duration::from_millis(1)).await;
+    ///     }
+    /// });
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        self.task.as_ref().is_none_or(|t| t.is_finished())
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let task = self
+            .task
+            .as_mut()
+            .expect("sockwq: JoinHandle polled after it returned its output");
+        match Pin::new(task).poll(cx) {
+            Poll::Ready(out) => {
+                self.task = None;
+                // `None`: the runtime dropped the task without running it to
+                // the end (it shut down).
+                Poll::Ready(out.unwrap_or_else(|| Err(JoinError::cancelled())))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.detach();
+        }
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+/// Why a task yielded no output: it panicked, or it was cancelled
+/// ([`JoinHandle::abort`], or the runtime shut down).
+///
+/// ```
+/// use sockwq_reactor::runtime::{block_on, spawn};
+/// block_on(async {
+///     let err = spawn(async { panic!("boom") }).await.unwrap_err();
+///     assert!(err.is_panic());
+///     assert_eq!(*err.into_panic().downcast::<&str>().unwrap(), "boom");
+/// });
+/// ```
+pub struct JoinError {
+    repr: Repr,
+}
+
+enum Repr {
+    Cancelled,
+    // A Mutex only to make the error `Sync` (payloads are `Send` only);
+    // it is locked on the panic path alone.
+    Panic(Mutex<Box<dyn Any + Send + 'static>>),
+}
+
+impl JoinError {
+    pub(crate) fn cancelled() -> JoinError {
+        JoinError {
+            repr: Repr::Cancelled,
+        }
+    }
+
+    fn panic(payload: Box<dyn Any + Send + 'static>) -> JoinError {
+        JoinError {
+            repr: Repr::Panic(Mutex::new(payload)),
+        }
+    }
+
+    /// Whether the task was cancelled.
+    ///
+    /// ```
+    /// use sockwq_reactor::runtime::{block_on, spawn};
+    /// block_on(async {
+    ///     let h = spawn(std::future::pending::<()>());
+    ///     h.abort();
+    ///     assert!(h.await.unwrap_err().is_cancelled());
+    /// });
+    /// ```
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self.repr, Repr::Cancelled)
+    }
+
+    /// Whether the task panicked.
+    ///
+    /// ```
+    /// use sockwq_reactor::runtime::{block_on, spawn};
+    /// block_on(async {
+    ///     assert!(spawn(async { panic!() }).await.unwrap_err().is_panic());
+    /// });
+    /// ```
+    pub fn is_panic(&self) -> bool {
+        matches!(self.repr, Repr::Panic(_))
+    }
+
+    /// The panic payload (pass it to `std::panic::resume_unwind` to
+    /// propagate the panic).
+    ///
+    /// # Panics
+    ///
+    /// If the error is not a panic.
+    ///
+    /// ```
+    /// use sockwq_reactor::runtime::{block_on, spawn};
+    /// block_on(async {
+    ///     let err = spawn(async { panic!("boom") }).await.unwrap_err();
+    ///     let payload = err.into_panic();
+    ///     assert_eq!(*payload.downcast::<&str>().unwrap(), "boom");
+    /// });
+    /// ```
+    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+        self.try_into_panic()
+            .expect("sockwq: JoinError::into_panic on a cancelled task")
+    }
+
+    /// The panic payload, or the error itself if it is not a panic.
+    ///
+    /// ```
+    /// use sockwq_reactor::runtime::{block_on, spawn};
+    /// block_on(async {
+    ///     let h = spawn(std::future::pending::<()>());
+    ///     h.abort();
+    ///     assert!(h.await.unwrap_err().try_into_panic().is_err());
+    /// });
+    /// ```
+    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
+        match self.repr {
+            Repr::Panic(p) => Ok(p.into_inner().unwrap_or_else(|e| e.into_inner())),
+            Repr::Cancelled => Err(self),
+        }
+    }
+
+    fn panic_message(&self) -> Option<String> {
+        let Repr::Panic(p) = &self.repr else { return None };
+        let p = p.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = p.downcast_ref::<&str>() {
+            Some((*s).to_owned())
+        } else {
+            p.downcast_ref::<String>().cloned()
+        }
+    }
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled => f.write_str("task was cancelled"),
+            Repr::Panic(_) => match self.panic_message() {
+                Some(m) => write!(f, "task panicked with message {m:?}"),
+                None => f.write_str("task panicked"),
+            },
+        }
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled => f.write_str("JoinError::Cancelled"),
+            Repr::Panic(_) => write!(f, "JoinError::Panic({:?})", self.panic_message()),
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}
+
+impl From<JoinError> for std::io::Error {
+    fn from(e: JoinError) -> std::io::Error {
+        std::io::Error::other(e)
+    }
+}

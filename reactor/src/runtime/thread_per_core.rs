@@ -1,0 +1,390 @@
+//! [`Runtime`]: thread-per-core workers. Each worker owns a [`Core`]: its
+//! own reactor, run queue and timers; its park is its reactor's
+//! `epoll_wait`. Tasks never migrate: a task runs on the worker it was
+//! spawned onto, and sockets register with the worker they are created on.
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::builder::Builder;
+use super::context::{self, Spawner};
+use super::executor::{Core, Remote};
+use super::task::{self, JoinHandle};
+use crate::reactor::Reactor;
+
+/// The workers of a runtime, as seen by spawners.
+pub(crate) struct Workers {
+    remotes: Vec<Arc<Remote>>,
+    next: AtomicUsize,
+}
+
+impl Workers {
+    /// Spawns onto the next worker, round-robin.
+    pub(crate) fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.remotes.len();
+        task::spawn_on(&self.remotes[i], future)
+    }
+}
+
+/// A thread-per-core runtime.
+///
+/// Every worker thread has its own epoll reactor, run queue and timers,
+/// and sleeps in its reactor's `epoll_wait` (no condvar, no extra thread).
+/// [`spawn`](super::spawn) inside a worker keeps the task on that worker;
+/// [`Runtime::spawn`] (or `spawn` inside [`Runtime::block_on`]) picks
+/// workers round-robin. [`run_per_core`](Runtime::run_per_core) runs one
+/// future per worker: the `SO_REUSEPORT` server shape.
+///
+/// Dropping the runtime cancels every task (their futures are dropped on
+/// their worker, so their sockets close) and joins the workers.
+///
+/// ```
+/// use sockwq_reactor::runtime::{Runtime, spawn};
+/// let rt = Runtime::builder().worker_threads(2).build()?;
+/// let sum = rt.block_on(async {
+///     let hs: Vec<_> = (0..10u64).map(|i| spawn(async move { i * i })).collect();
+///     let mut sum = 0;
+///     for h in hs {
+///         sum += h.await.unwrap();
+///     }
+///     sum
+/// });
+/// assert_eq!(sum, 285);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Runtime {
+    workers: Arc<Workers>,
+    threads: Vec<thread::JoinHandle<()>>,
+    /// Disconnected once every worker thread has finished its shutdown.
+    /// (In a Mutex only so that `Runtime` is `Sync`; used at shutdown.)
+    exited: Mutex<mpsc::Receiver<()>>,
+    event_interval: u32,
+    max_events: usize,
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("worker_threads", &self.workers.remotes.len())
+            .finish()
+    }
+}
+
+impl Runtime {
+    /// A runtime with one worker per CPU ([`Builder::new`]).
+    ///
+    /// ```
+    /// let rt = sockwq_reactor::runtime::Runtime::new()?;
+    /// assert_eq!(rt.block_on(async { 5 }), 5);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new().build()
+    }
+
+    /// A [`Builder`] to configure one.
+    ///
+    /// ```
+    /// let rt = sockwq_reactor::runtime::Runtime::builder().worker_threads(1).build()?;
+    /// # drop(rt);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    pub(crate) fn start(b: &Builder) -> io::Result<Runtime> {
+        let n = b
+            .worker_threads
+            .unwrap_or_else(|| thread::available_parallelism().map_or(1, |n| n.get()));
+        let mut reactors = Vec::with_capacity(n);
+        let mut remotes = Vec::with_capacity(n);
+        for _ in 0..n {
+            let reactor = Reactor::with_capacity(b.max_events)?;
+            remotes.push(Remote::new(reactor.handle()));
+            reactors.push(reactor);
+        }
+        let workers = Arc::new(Workers {
+            remotes,
+            next: AtomicUsize::new(0),
+        });
+        let (exit_tx, exited) = mpsc::channel::<()>();
+        let mut rt = Runtime {
+            workers: workers.clone(),
+            threads: Vec::with_capacity(n),
+            exited: Mutex::new(exited),
+            event_interval: b.event_interval,
+            max_events: b.max_events,
+        };
+        for (i, reactor) in reactors.into_iter().enumerate() {
+            let remote = workers.remotes[i].clone();
+            let tx = exit_tx.clone();
+            let interval = b.event_interval;
+            let mut tb = thread::Builder::new().name(format!("{}-{i}", b.thread_name));
+            if let Some(s) = b.stack_size {
+                tb = tb.stack_size(s);
+            }
+            match tb.spawn(move || worker_main(reactor, remote, interval, tx)) {
+                Ok(t) => rt.threads.push(t),
+                Err(e) => {
+                    // Stop the workers started so far (their shutdown waits for
+                    // every sender, ours included).
+                    drop(exit_tx);
+                    drop(rt);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(rt)
+    }
+
+    /// The number of workers.
+    ///
+    /// ```
+    /// let rt = sockwq_reactor::runtime::Runtime::builder().worker_threads(2).build()?;
+    /// assert_eq!(rt.worker_threads(), 2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn worker_threads(&self) -> usize {
+        self.workers.remotes.len()
+    }
+
+    /// Spawns a task onto a worker (round-robin).
+    ///
+    /// ```
+    /// let rt = sockwq_reactor::runtime::Runtime::new()?;
+    /// let h = rt.spawn(async { "done" });
+    /// assert_eq!(rt.block_on(h).unwrap(), "done");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.workers.spawn(future)
+    }
+
+    /// Runs `future` on the current thread until it completes, and returns
+    /// its output.
+    ///
+    /// The calling thread gets a core of its own for the duration (a
+    /// reactor, so sockets created in `future` register with it, timers,
+    /// and a run queue for [`spawn_local`](super::spawn_local));
+    /// [`spawn`](super::spawn) inside it sends tasks to the workers.
+    /// Local tasks left when `future` completes are cancelled.
+    ///
+    /// # Panics
+    ///
+    /// If called from within a runtime (a worker, or another `block_on`),
+    /// or if this thread's reactor cannot be created.
+    ///
+    /// ```
+    /// let rt = sockwq_reactor::runtime::Runtime::new()?;
+    /// let v = rt.block_on(async {
+    ///     sockwq_reactor::runtime::spawn(async { 3 }).await.unwrap()
+    /// });
+    /// assert_eq!(v, 3);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        block_on_with(
+            future,
+            Some(self.workers.clone()),
+            self.event_interval,
+            self.max_events,
+        )
+    }
+
+    /// Runs `f(worker_index)` on every worker, each future a local task of
+    /// its worker (so it need not be `Send`, and sockets it creates register
+    /// with that worker), and waits for all of them: the `SO_REUSEPORT`
+    /// server shape, one listener per worker. Returns their outputs in
+    /// worker order.
+    ///
+    /// # Panics
+    ///
+    /// If one of the futures panicked (the panic is propagated once all are
+    /// done), and as [`block_on`](Runtime::block_on).
+    ///
+    /// ```
+    /// let rt = sockwq_reactor::runtime::Runtime::builder().worker_threads(2).build()?;
+    /// let names = rt.run_per_core(|i| async move {
+    ///     let me = std::thread::current().name().map(str::to_owned);
+    ///     (i, me)
+    /// });
+    /// assert_eq!(names[1], (1, Some("sockwq-worker-1".to_owned())));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn run_per_core<F, Fut>(&self, f: F) -> Vec<Fut::Output>
+    where
+        F: Fn(usize) -> Fut + Send + Sync + 'static,
+        Fut: Future + 'static,
+        Fut::Output: Send + 'static,
+    {
+        let f = Arc::new(f);
+        let handles: Vec<_> = self
+            .workers
+            .remotes
+            .iter()
+            .enumerate()
+            .map(|(i, remote)| {
+                let f = f.clone();
+                task::spawn_on(remote, async move {
+                    let local = super::spawn_local(f(i));
+                    local.await
+                })
+            })
+            .collect();
+        let results = self.block_on(async move {
+            let mut out = Vec::with_capacity(handles.len());
+            for h in handles {
+                out.push(h.await.and_then(|r| r));
+            }
+            out
+        });
+        let mut values = Vec::with_capacity(results.len());
+        let mut panic = None;
+        for r in results {
+            match r {
+                Ok(v) => values.push(v),
+                Err(e) if e.is_panic() => panic = panic.or(Some(e.into_panic())),
+                Err(e) => panic!("sockwq: run_per_core: a worker's future was {e}"),
+            }
+        }
+        if let Some(p) = panic {
+            std::panic::resume_unwind(p);
+        }
+        values
+    }
+
+    /// Shuts down: cancels every task, waits up to `timeout` for the
+    /// workers to finish, and leaves any worker still busy after that
+    /// (a task stuck in a blocking call) to finish on its own.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = sockwq_reactor::runtime::Runtime::new()?;
+    /// rt.spawn(std::future::pending::<()>());
+    /// rt.shutdown_timeout(Duration::from_secs(5));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn shutdown_timeout(mut self, timeout: Duration) {
+        self.shutdown(Some(timeout));
+    }
+
+    fn shutdown(&mut self, timeout: Option<Duration>) {
+        for r in &self.workers.remotes {
+            r.shut_down();
+        }
+        // Dropped on one of its own workers: joining would wait for itself.
+        let on_own_worker =
+            context::with_core(|c| self.workers.remotes.iter().any(|r| r.id == c.remote.id)).unwrap_or(false);
+        if on_own_worker {
+            return;
+        }
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        // Every worker holds a sender until it has cancelled its tasks and
+        // dropped its reactor: the channel disconnects when all are done.
+        let exited = self.exited.lock().unwrap_or_else(|e| e.into_inner());
+        let all_done = match deadline {
+            None => matches!(exited.recv(), Err(mpsc::RecvError)),
+            Some(d) => loop {
+                match exited.recv_timeout(d.saturating_duration_since(Instant::now())) {
+                    Ok(()) => continue,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break true,
+                    Err(mpsc::RecvTimeoutError::Timeout) => break false,
+                }
+            },
+        };
+        drop(exited);
+        for t in self.threads.drain(..) {
+            if all_done || t.is_finished() {
+                if t.join().is_err() {
+                    tracing::error!("sockwq: a worker thread panicked");
+                }
+            }
+            // Else: detached; it exits once its blocking task returns.
+        }
+    }
+}
+
+impl Drop for Runtime {
+    /// Cancels every task and joins the workers. Tasks waiting on IO or
+    /// timers are dropped at once; only a task stuck in a blocking call
+    /// can delay this (see [`Runtime::shutdown_timeout`]).
+    fn drop(&mut self) {
+        if !self.threads.is_empty() {
+            self.shutdown(None);
+        }
+    }
+}
+
+fn worker_main(reactor: Reactor, remote: Arc<Remote>, event_interval: u32, exit_tx: mpsc::Sender<()>) {
+    let core = Rc::new(Core::new(reactor, remote.clone(), event_interval));
+    {
+        let _entered = context::enter(core.clone(), Spawner::Core(remote));
+        core.block_on(std::future::pending::<()>());
+        core.shutdown_tasks();
+    }
+    // The reactor goes with the core: its sources, if any outlived their
+    // tasks, see the shutdown error.
+    drop(core);
+    drop(exit_tx);
+}
+
+/// `block_on` on this thread with a fresh core; `workers`: where `spawn`
+/// sends tasks (`None`: onto this core).
+pub(crate) fn block_on_with<F: Future>(
+    future: F,
+    workers: Option<Arc<Workers>>,
+    event_interval: u32,
+    max_events: usize,
+) -> F::Output {
+    if context::has_core() {
+        panic!(
+            "sockwq: cannot block_on from within a runtime: the thread is already \
+             driving tasks; `.await` the future instead"
+        );
+    }
+    let reactor = match Reactor::with_capacity(max_events) {
+        Ok(r) => r,
+        Err(e) => panic!("sockwq: block_on cannot create its reactor: {e}"),
+    };
+    let remote = Remote::new(reactor.handle());
+    let core = Rc::new(Core::new(reactor, remote.clone(), event_interval));
+    let spawner = match workers {
+        Some(w) => Spawner::Workers(w),
+        None => Spawner::Core(remote),
+    };
+    // Cancels the local tasks (on this thread, with the core entered) even
+    // if `future` panics.
+    struct Exit {
+        core: Rc<Core>,
+        _entered: Option<context::Entered>,
+    }
+    impl Drop for Exit {
+        fn drop(&mut self) {
+            self.core.shutdown_tasks();
+            self._entered.take();
+        }
+    }
+    let exit = Exit {
+        core: core.clone(),
+        _entered: Some(context::enter(core.clone(), spawner)),
+    };
+    let out = core.block_on(future).expect("a block_on core is never shut down");
+    drop(exit);
+    out
+}
