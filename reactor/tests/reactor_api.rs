@@ -374,3 +374,19 @@ fn waker_fn(f: impl Fn() + Send + Sync + 'static) -> std::task::Waker {
 }
 
 use std::future::Future;
+
+#[test]
+fn many_releases_wake_the_reactor_so_they_do_not_pile_up() {
+    let mut r = Reactor::new().unwrap();
+    let h = r.handle();
+    let keep: Vec<_> = (0..300).map(|_| pair()).collect();
+    for (a, _) in &keep {
+        drop(h.register(a).unwrap());
+    }
+    // 300 releases passed the threshold (256): the releasing thread woke the
+    // reactor, so this turn returns at once, and the next frees them all.
+    assert_eq!(r.stats().eventfd_writes, 1);
+    assert_eq!(r.turn(Some(Duration::from_secs(5))).unwrap(), 0);
+    r.turn(Some(Duration::ZERO)).unwrap();
+    assert_eq!(r.stats().deferred_releases, 300);
+}
