@@ -14,5 +14,6 @@ pub mod tcp;
 pub mod udp;
 pub mod unix;
 
-// pub use addr::{ToSocketAddrs, lookup_host};
+pub use addr::{ToSocketAddrs, lookup_host};
+pub use tcp::{TcpListener, TcpSocket, TcpStream};
 pub use unix::{UnixDatagram, UnixListener, UnixStream};

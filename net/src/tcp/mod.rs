@@ -1,1 +1,23 @@
-//! TCP sockets (placeholder).
+//! TCP: [`TcpListener`], [`TcpStream`] and [`TcpSocket`] on the sockwq
+//! reactor, with the same names, methods and signatures as `tokio::net`'s,
+//! plus the split halves ([`ReadHalf`]/[`WriteHalf`] borrowed,
+//! [`OwnedReadHalf`]/[`OwnedWriteHalf`] owned) that `tokio::net::tcp`
+//! exports.
+//!
+//! Every socket is registered once with the reactor, edge-triggered, for
+//! both directions: no `epoll_ctl` happens on the data path. (So there is
+//! no `EPOLLEXCLUSIVE` listener variant either: exclusive wakeups are a
+//! property of a registration, and a sockwq registration serves every
+//! interest at once.)
+
+mod listener;
+mod socket;
+mod split;
+mod split_owned;
+mod stream;
+
+pub use listener::{Incoming, TcpListener};
+pub use socket::TcpSocket;
+pub use split::{ReadHalf, WriteHalf};
+pub use split_owned::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
+pub use stream::TcpStream;
