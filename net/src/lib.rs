@@ -17,3 +17,4 @@ pub mod unix;
 pub use addr::{ToSocketAddrs, lookup_host};
 pub use tcp::{TcpListener, TcpSocket, TcpStream};
 pub use unix::{UnixDatagram, UnixListener, UnixStream};
+pub use udp::UdpSocket;

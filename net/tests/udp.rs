@@ -1,0 +1,464 @@
+//! UdpSocket: echo (unconnected and connected), truncation, 10,000
+//! datagrams without loss under flow control, try_* on an empty socket,
+//! peeking, options, std interop, errors — on loopback only.
+
+use std::future::Future;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use sockwq_net::UdpSocket;
+use sockwq_reactor::Interest;
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// Runs `f` on `futures::executor::block_on` in a thread; a hang fails the
+/// test after `LIMIT` instead of hanging the suite.
+fn run<F>(f: F) -> F::Output
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(futures::executor::block_on(f));
+    });
+    match rx.recv_timeout(LIMIT) {
+        Ok(v) => v,
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("test timed out (hang)"),
+        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("test body panicked (see above)"),
+    }
+}
+
+async fn local() -> UdpSocket {
+    UdpSocket::bind("127.0.0.1:0").await.unwrap()
+}
+
+/// Echoes `count` datagrams back to their senders, on its own thread.
+fn spawn_echo(sock: UdpSocket, count: usize) -> std::thread::JoinHandle<io::Result<UdpSocket>> {
+    std::thread::spawn(move || {
+        futures::executor::block_on(async move {
+            let mut buf = vec![0u8; 65536];
+            for _ in 0..count {
+                let (n, from) = sock.recv_from(&mut buf).await?;
+                sock.send_to(&buf[..n], from).await?;
+            }
+            Ok(sock)
+        })
+    })
+}
+
+#[test]
+fn echo_send_to_recv_from() {
+    run(async {
+        let server = local().await;
+        let saddr = server.local_addr().unwrap();
+        let echo = spawn_echo(server, 200);
+        let client = local().await;
+        let mut buf = [0u8; 2048];
+        for i in 0..200usize {
+            let msg = vec![(i % 256) as u8; i * 7 % 1500 + 1];
+            assert_eq!(client.send_to(&msg, saddr).await.unwrap(), msg.len());
+            let (n, from) = client.recv_from(&mut buf).await.unwrap();
+            assert_eq!(from, saddr);
+            assert_eq!(&buf[..n], &msg[..]);
+        }
+        echo.join().unwrap().unwrap();
+    });
+}
+
+#[test]
+fn echo_connected_send_recv_with_string_addresses() {
+    run(async {
+        let server = local().await;
+        let saddr = server.local_addr().unwrap();
+        let echo = spawn_echo(server, 100);
+        let client = local().await;
+        assert_eq!(
+            client.peer_addr().unwrap_err().kind(),
+            io::ErrorKind::NotConnected
+        );
+        // `ToSocketAddrs` forms: a String, a (host, port) pair.
+        client.connect(saddr.to_string()).await.unwrap();
+        client.connect(("127.0.0.1", saddr.port())).await.unwrap();
+        assert_eq!(client.peer_addr().unwrap(), saddr);
+        let mut buf = [0u8; 64];
+        for i in 0..100u32 {
+            client.send(&i.to_be_bytes()).await.unwrap();
+            let n = client.recv(&mut buf).await.unwrap();
+            assert_eq!(&buf[..n], &i.to_be_bytes());
+        }
+        echo.join().unwrap().unwrap();
+    });
+}
+
+#[test]
+fn truncation_keeps_the_head_and_drops_the_tail() {
+    run(async {
+        let a = local().await;
+        let b = local().await;
+        let baddr = b.local_addr().unwrap();
+        let big: Vec<u8> = (0..1000u32).map(|i| i as u8).collect();
+        a.send_to(&big, baddr).await.unwrap();
+        a.send_to(b"second", baddr).await.unwrap();
+        a.send_to(&big, baddr).await.unwrap();
+        let mut small = [0u8; 10];
+        // tokio's behaviour: the call returns buf.len(), the rest of the
+        // datagram is gone, and the next call returns the next datagram.
+        assert_eq!(b.recv(&mut small).await.unwrap(), 10);
+        assert_eq!(&small[..], &big[..10]);
+        let (n, from) = b.recv_from(&mut small).await.unwrap();
+        assert_eq!((&small[..n], from), (&b"second"[..], a.local_addr().unwrap()));
+        let (n, _) = b.recv_from(&mut small).await.unwrap();
+        assert_eq!((n, &small[..]), (10, &big[..10]));
+        assert_eq!(
+            b.try_recv(&mut small).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+    });
+}
+
+#[test]
+fn ten_thousand_datagrams_ping_pong_none_lost() {
+    run(async {
+        const N: u32 = 10_000;
+        let server = local().await;
+        let saddr = server.local_addr().unwrap();
+        let echo = spawn_echo(server, N as usize);
+        let client = local().await;
+        client.connect(saddr).await.unwrap();
+        let mut buf = [0u8; 64];
+        for i in 0..N {
+            client.send(&i.to_le_bytes()).await.unwrap();
+            let n = client.recv(&mut buf).await.unwrap();
+            assert_eq!(n, 4);
+            assert_eq!(
+                u32::from_le_bytes(buf[..4].try_into().unwrap()),
+                i,
+                "lost or reordered"
+            );
+        }
+        echo.join().unwrap().unwrap();
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_datagrams_windowed_shared_socket_under_tokio() {
+    // A window of 32 in flight (flow control: far below the socket
+    // buffers), sender and receiver in two tasks sharing one socket.
+    const N: u32 = 10_000;
+    const WINDOW: u32 = 32;
+    tokio::time::timeout(LIMIT, async {
+        let server = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+        let saddr = server.local_addr().unwrap();
+        let srv = server.clone();
+        let echo = tokio::spawn(async move {
+            let mut buf = [0u8; 64];
+            for _ in 0..N {
+                let (n, from) = srv.recv_from(&mut buf).await.unwrap();
+                srv.send_to(&buf[..n], from).await.unwrap();
+            }
+        });
+        let client = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+        client.connect(saddr).await.unwrap();
+        let (credit_tx, mut credit_rx) = tokio::sync::mpsc::channel::<()>(WINDOW as usize);
+        for _ in 0..WINDOW {
+            credit_tx.send(()).await.unwrap();
+        }
+        let tx_sock = client.clone();
+        let sender = tokio::spawn(async move {
+            for i in 0..N {
+                credit_rx.recv().await.unwrap();
+                tx_sock.send(&i.to_le_bytes()).await.unwrap();
+            }
+        });
+        let mut seen = vec![false; N as usize];
+        let mut buf = [0u8; 64];
+        for _ in 0..N {
+            let n = client.recv(&mut buf).await.unwrap();
+            assert_eq!(n, 4);
+            let i = u32::from_le_bytes(buf[..4].try_into().unwrap()) as usize;
+            assert!(!seen[i], "duplicate {i}");
+            seen[i] = true;
+            let _ = credit_tx.try_send(());
+        }
+        assert!(seen.iter().all(|s| *s));
+        sender.await.unwrap();
+        echo.await.unwrap();
+    })
+    .await
+    .expect("timed out");
+}
+
+#[test]
+fn try_recv_would_block_when_empty_then_ready() {
+    run(async {
+        let a = local().await;
+        let b = local().await;
+        let mut buf = [0u8; 16];
+        assert_eq!(
+            b.try_recv(&mut buf).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+        assert_eq!(
+            b.try_recv_from(&mut buf).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+        assert_eq!(
+            b.try_peek_from(&mut buf).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+        assert_eq!(b.try_peek_sender().unwrap_err().kind(), io::ErrorKind::WouldBlock);
+        a.writable().await.unwrap();
+        assert_eq!(a.try_send_to(b"hello", b.local_addr().unwrap()).unwrap(), 5);
+        // Bounded wait-and-try loop: readiness may be spurious.
+        let mut got = None;
+        for _ in 0..100 {
+            b.readable().await.unwrap();
+            match b.try_recv_from(&mut buf) {
+                Ok(r) => {
+                    got = Some(r);
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        let (n, from) = got.expect("datagram arrived");
+        assert_eq!((&buf[..n], from), (&b"hello"[..], a.local_addr().unwrap()));
+        // Drained again: WouldBlock, and the readiness was cleared.
+        assert_eq!(
+            b.try_recv(&mut buf).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+        // try_send on a connected socket; ready() accepts tokio's Interest.
+        a.connect(b.local_addr().unwrap()).await.unwrap();
+        let r = a.ready(tokio::io::Interest::WRITABLE).await.unwrap();
+        assert!(r.is_writable());
+        assert_eq!(a.try_send(b"xy").unwrap(), 2);
+        let r = b.ready(Interest::READABLE | Interest::WRITABLE).await.unwrap();
+        assert!(r.is_readable() || r.is_writable());
+        b.readable().await.unwrap();
+        // try_io / async_io around a raw call.
+        let n = b
+            .async_io(Interest::READABLE, || {
+                socket2::SockRef::from(&b).recv(sockwq_test_uninit(&mut buf))
+            })
+            .await
+            .unwrap();
+        assert_eq!(&buf[..n], b"xy");
+        let e = b
+            .try_io(Interest::READABLE, || {
+                socket2::SockRef::from(&b).recv(sockwq_test_uninit(&mut buf))
+            })
+            .unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+    });
+}
+
+/// `&mut [u8]` as `&mut [MaybeUninit<u8>]` for socket2's `recv`.
+fn sockwq_test_uninit(buf: &mut [u8]) -> &mut [std::mem::MaybeUninit<u8>] {
+    // SAFETY: same layout; `recv` only writes initialized bytes.
+    unsafe { &mut *(buf as *mut [u8] as *mut [std::mem::MaybeUninit<u8>]) }
+}
+
+#[test]
+fn peek_variants_leave_the_datagram_queued() {
+    run(async {
+        let a = local().await;
+        let b = local().await;
+        let aaddr = a.local_addr().unwrap();
+        a.send_to(b"peekaboo", b.local_addr().unwrap()).await.unwrap();
+        assert_eq!(b.peek_sender().await.unwrap(), aaddr);
+        let mut buf = [0u8; 32];
+        let (n, from) = b.peek_from(&mut buf).await.unwrap();
+        assert_eq!((&buf[..n], from), (&b"peekaboo"[..], aaddr));
+        assert_eq!(b.try_peek_from(&mut buf).unwrap().0, 8);
+        b.connect(aaddr).await.unwrap();
+        assert_eq!(b.peek(&mut buf).await.unwrap(), 8);
+        assert_eq!(b.try_peek(&mut buf).unwrap(), 8);
+        assert_eq!(
+            std::future::poll_fn(|cx| b.poll_peek_sender(cx)).await.unwrap(),
+            aaddr
+        );
+        assert_eq!(b.recv(&mut buf).await.unwrap(), 8);
+        assert_eq!(
+            b.try_peek(&mut buf).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+    });
+}
+
+#[tokio::test]
+async fn poll_api_with_readbuf_does_not_need_zeroed_memory() {
+    use std::mem::MaybeUninit;
+    tokio::time::timeout(LIMIT, async {
+        let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let (aaddr, baddr) = (a.local_addr().unwrap(), b.local_addr().unwrap());
+        let mut storage = [MaybeUninit::<u8>::uninit(); 16];
+
+        std::future::poll_fn(|cx| a.poll_send_to(cx, b"0123456789abcdefXYZ", baddr))
+            .await
+            .unwrap();
+        // poll_peek_from, then poll_recv_from: truncated to the 16 bytes of room.
+        let mut rb = tokio::io::ReadBuf::uninit(&mut storage);
+        let from = std::future::poll_fn(|cx| b.poll_peek_from(cx, &mut rb))
+            .await
+            .unwrap();
+        assert_eq!((rb.filled(), from), (&b"0123456789abcdef"[..], aaddr));
+        let mut rb = tokio::io::ReadBuf::uninit(&mut storage);
+        let from = std::future::poll_fn(|cx| b.poll_recv_from(cx, &mut rb))
+            .await
+            .unwrap();
+        assert_eq!((rb.filled(), from), (&b"0123456789abcdef"[..], aaddr));
+
+        // Connected: poll_send / poll_peek / poll_recv, appending to a
+        // partly filled ReadBuf.
+        a.connect(baddr).await.unwrap();
+        b.connect(aaddr).await.unwrap();
+        std::future::poll_fn(|cx| a.poll_send(cx, b"tail")).await.unwrap();
+        std::future::poll_fn(|cx| b.poll_recv_ready(cx)).await.unwrap();
+        std::future::poll_fn(|cx| a.poll_send_ready(cx)).await.unwrap();
+        let mut rb = tokio::io::ReadBuf::uninit(&mut storage);
+        rb.put_slice(b"head-");
+        std::future::poll_fn(|cx| b.poll_peek(cx, &mut rb)).await.unwrap();
+        assert_eq!(rb.filled(), b"head-tail");
+        let mut rb = tokio::io::ReadBuf::uninit(&mut storage);
+        rb.put_slice(b"head-");
+        std::future::poll_fn(|cx| b.poll_recv(cx, &mut rb)).await.unwrap();
+        assert_eq!(rb.filled(), b"head-tail");
+    })
+    .await
+    .expect("timed out");
+}
+
+#[test]
+fn connected_socket_reports_refused_not_hang() {
+    run(async {
+        // A port that was just free: bind, note it, close.
+        let gone = local().await;
+        let gone_addr = gone.local_addr().unwrap();
+        drop(gone);
+        let a = local().await;
+        a.connect(gone_addr).await.unwrap();
+        a.send(b"anyone?").await.unwrap();
+        let mut buf = [0u8; 8];
+        // The ICMP port-unreachable comes back as ConnectionRefused on
+        // recv (or on a later send): bounded tries, never a hang.
+        let mut err = None;
+        for _ in 0..10 {
+            match a.recv(&mut buf).await {
+                Err(e) => {
+                    err = Some(e);
+                    break;
+                }
+                Ok(_) => continue,
+            }
+        }
+        assert_eq!(err.expect("an error").kind(), io::ErrorKind::ConnectionRefused);
+    });
+}
+
+#[test]
+fn options_round_trip() {
+    run(async {
+        let s = local().await;
+        assert!(!s.broadcast().unwrap());
+        s.set_broadcast(true).unwrap();
+        assert!(s.broadcast().unwrap());
+        s.set_ttl(42).unwrap();
+        assert_eq!(s.ttl().unwrap(), 42);
+        s.set_multicast_ttl_v4(3).unwrap();
+        assert_eq!(s.multicast_ttl_v4().unwrap(), 3);
+        s.set_multicast_loop_v4(false).unwrap();
+        assert!(!s.multicast_loop_v4().unwrap());
+        s.set_tos_v4(0x10).unwrap();
+        assert_eq!(s.tos_v4().unwrap(), 0x10);
+        assert_eq!(s.device().unwrap(), None);
+        assert_eq!(s.take_error().unwrap().map(|e| e.kind()), None);
+        // An invalid value is an error, not a panic.
+        assert!(s.set_ttl(1000).is_err());
+        // IPv6 options on an IPv6 socket, if the host has IPv6.
+        if let Ok(s6) = UdpSocket::bind("[::1]:0").await {
+            s6.set_multicast_loop_v6(false).unwrap();
+            assert!(!s6.multicast_loop_v6().unwrap());
+            s6.set_tclass_v6(0x20).unwrap();
+            assert_eq!(s6.tclass_v6().unwrap(), 0x20);
+        }
+    });
+}
+
+#[test]
+fn multicast_join_leave_v4_on_loopback() {
+    run(async {
+        let group = Ipv4Addr::new(239, 255, 77, 77);
+        let recv = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+        let port = recv.local_addr().unwrap().port();
+        match recv.join_multicast_v4(group, Ipv4Addr::LOCALHOST) {
+            Ok(()) => {}
+            // Containers without multicast support on lo: nothing to test.
+            Err(e) => {
+                eprintln!("multicast unavailable here: {e}");
+                return;
+            }
+        }
+        // Joining twice is an error, not a panic.
+        assert!(recv.join_multicast_v4(group, Ipv4Addr::LOCALHOST).is_err());
+        let send = local().await;
+        send.set_multicast_loop_v4(true).unwrap();
+        // Send through lo (IP_MULTICAST_IF by source address).
+        socket2::SockRef::from(&send)
+            .set_multicast_if_v4(&Ipv4Addr::LOCALHOST)
+            .unwrap();
+        send.send_to(b"mc", SocketAddr::from((group, port)))
+            .await
+            .unwrap();
+        let mut buf = [0u8; 8];
+        let (n, _) = recv.recv_from(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"mc");
+        recv.leave_multicast_v4(group, Ipv4Addr::LOCALHOST).unwrap();
+        assert!(recv.leave_multicast_v4(group, Ipv4Addr::LOCALHOST).is_err());
+    });
+}
+
+#[test]
+fn std_interop_and_bad_input() {
+    run(async {
+        // from_std / into_std / TryFrom.
+        let std_sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = std_sock.local_addr().unwrap();
+        let s = UdpSocket::try_from(std_sock).unwrap();
+        let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        peer.send_to(b"std", addr).unwrap();
+        let mut buf = [0u8; 8];
+        let (n, from) = s.recv_from(&mut buf).await.unwrap();
+        assert_eq!((&buf[..n], from), (&b"std"[..], peer.local_addr().unwrap()));
+        let back = s.into_std().unwrap();
+        back.set_nonblocking(false).unwrap();
+        back.set_read_timeout(Some(LIMIT)).unwrap();
+        peer.send_to(b"again", addr).unwrap();
+        let (n, _) = back.recv_from(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"again");
+        let s = UdpSocket::from_std(back).unwrap();
+        assert_eq!(s.local_addr().unwrap(), addr);
+
+        // Bad input: clear errors.
+        let e = UdpSocket::bind("not an address").await.unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+        let e = UdpSocket::bind(&[][..]).await.unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+        let e = UdpSocket::bind("192.0.2.1:0").await.unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::AddrNotAvailable);
+        let e = s.send_to(b"x", &[][..]).await.unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+        let e = s.connect("").await.unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+        // Oversized datagram: EMSGSIZE, an error.
+        assert!(s.send_to(&vec![0u8; 70_000], addr).await.is_err());
+        // Unconnected send: an error (EDESTADDRREQ), not a hang.
+        assert!(s.send(b"x").await.is_err());
+    });
+}
