@@ -342,6 +342,12 @@ impl Core {
         }
         // Pending timers only hold wakers of cancelled tasks.
         self.timers.borrow_mut().clear();
+        // The cancelled tasks' sockets were deregistered into the reactor's
+        // grace-period list, which a turn empties. Empty it now: those
+        // sources may hold wakers of tasks, whose schedule functions hold
+        // this core's `Remote` and so the reactor's `Handle` — a cycle that
+        // would keep the epoll fd and the eventfd open after shutdown.
+        self.turn(Some(Duration::ZERO));
     }
 
     fn drain_queues(&self) {

@@ -310,10 +310,8 @@ impl Runtime {
         };
         drop(exited);
         for t in self.threads.drain(..) {
-            if all_done || t.is_finished() {
-                if t.join().is_err() {
-                    tracing::error!("sockwq: a worker thread panicked");
-                }
+            if (all_done || t.is_finished()) && t.join().is_err() {
+                tracing::error!("sockwq: a worker thread panicked");
             }
             // Else: detached; it exits once its blocking task returns.
         }

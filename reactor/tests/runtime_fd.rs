@@ -1,0 +1,98 @@
+//! Runtime: no fd leaks. Counts `/proc/self/fd`, so this file holds a single
+//! test (test binaries run in their own process; tests of one binary run
+//! concurrently and would disturb the count).
+
+use std::io::Read;
+use std::os::unix::net::UnixStream;
+use std::panic::AssertUnwindSafe;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use futures_util::io::AsyncReadExt;
+use sockwq_reactor::Async;
+use sockwq_reactor::runtime::{Runtime, time};
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+/// Polls (bounded) until the fd count is `want`; returns the last count.
+fn wait_for_fds(want: usize) -> usize {
+    let start = Instant::now();
+    loop {
+        let n = open_fds();
+        if n == want || start.elapsed() > Duration::from_secs(10) {
+            return n;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+fn with_watchdog<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    let t = std::thread::spawn(move || {
+        let _ = tx.send(std::panic::catch_unwind(AssertUnwindSafe(f)));
+    });
+    match rx.recv_timeout(Duration::from_secs(secs)) {
+        Ok(Ok(v)) => {
+            t.join().unwrap();
+            v
+        }
+        Ok(Err(p)) => std::panic::resume_unwind(p),
+        Err(_) => panic!("watchdog: the test did not finish within {secs} s"),
+    }
+}
+
+#[test]
+fn abort_and_shutdown_close_every_fd() {
+    with_watchdog(60, || {
+        let before_rt = open_fds();
+        let rt = Runtime::builder().worker_threads(2).build().unwrap();
+        // Two reactors: an epoll fd and an eventfd each.
+        assert_eq!(wait_for_fds(before_rt + 4), before_rt + 4);
+        let base = open_fds();
+
+        // A task that creates and holds sockets, blocked on a read.
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let h = rt.spawn(async move {
+            let (a, b) = UnixStream::pair().unwrap();
+            let mut a = Async::new(a).unwrap();
+            let _b = b;
+            ready_tx.send(()).unwrap();
+            let mut buf = [0u8; 1];
+            let _ = a.read(&mut buf).await;
+        });
+        ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(open_fds(), base + 2);
+        h.abort();
+        assert!(rt.block_on(h).unwrap_err().is_cancelled());
+        assert_eq!(wait_for_fds(base), base, "abort leaked the task's sockets");
+
+        // Many tasks holding sockets, some on timers, then the runtime drops.
+        let mut peers = Vec::new();
+        for i in 0..50 {
+            let (a, peer) = UnixStream::pair().unwrap();
+            peers.push(peer);
+            drop(rt.spawn(async move {
+                let mut a = Async::new(a).unwrap();
+                if i % 2 == 0 {
+                    time::sleep(Duration::from_secs(3600)).await;
+                }
+                let mut buf = [0u8; 1];
+                let _ = a.read(&mut buf).await;
+            }));
+        }
+        rt.block_on(time::sleep(Duration::from_millis(20)));
+        drop(rt);
+        for p in &mut peers {
+            p.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            assert_eq!(
+                p.read(&mut [0u8; 1]).unwrap(),
+                0,
+                "a task's socket outlived the runtime"
+            );
+        }
+        drop(peers);
+        assert_eq!(wait_for_fds(before_rt), before_rt, "the runtime leaked fds");
+    });
+}
