@@ -253,6 +253,27 @@ pub(crate) unsafe fn recv_into_read_buf<R>(
     Ok(r)
 }
 
+/// Runs a receive `f` on `buf`'s spare capacity (never zeroed first) and
+/// advances `buf` past the bytes it wrote; returns the byte count and
+/// `f`'s extra result. For tokio's `try_read_buf`/`recv_buf*` methods.
+///
+/// # Safety
+///
+/// As [`recv_into_read_buf`]: `f` only writes initialized bytes and, on
+/// success, returns `n` such that it initialized the first `n` bytes.
+pub(crate) unsafe fn recv_into_buf_mut<B: bytes::BufMut + ?Sized, R>(
+    buf: &mut B,
+    f: impl FnOnce(&mut [MaybeUninit<u8>]) -> io::Result<(usize, R)>,
+) -> io::Result<(usize, R)> {
+    // SAFETY: per this function's contract, `f` never de-initializes bytes.
+    let dst = unsafe { buf.chunk_mut().as_uninit_slice_mut() };
+    let (n, r) = f(dst)?;
+    // SAFETY: per the contract, `f` initialized the first `n` bytes of the
+    // chunk, which is `buf`'s spare capacity.
+    unsafe { buf.advance_mut(n) };
+    Ok((n, r))
+}
+
 /// Implements futures-io's and (with the `tokio` feature) tokio's
 /// `AsyncRead`/`AsyncWrite` for a stream type by delegating to the
 /// [`Evented`] that `$get` returns.

@@ -462,3 +462,43 @@ fn std_interop_and_bad_input() {
         assert!(s.send(b"x").await.is_err());
     });
 }
+
+#[test]
+fn recv_buf_variants_fill_spare_capacity() {
+    run(async {
+        let a = local().await;
+        let b = local().await;
+        let (aaddr, baddr) = (a.local_addr().unwrap(), b.local_addr().unwrap());
+        let mut v: Vec<u8> = Vec::with_capacity(8);
+        assert_eq!(
+            b.try_recv_buf(&mut v).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+        a.send_to(b"first", baddr).await.unwrap();
+        let (n, from) = b.recv_buf_from(&mut v).await.unwrap();
+        assert_eq!((n, from, &v[..]), (5, aaddr, &b"first"[..]));
+        b.connect(aaddr).await.unwrap();
+        a.send_to(b"+second", baddr).await.unwrap();
+        // Truncated to the 3 bytes of spare capacity left (documented).
+        let n = b.recv_buf(&mut v).await.unwrap();
+        assert_eq!((n, &v[..]), (3, &b"first+se"[..]));
+        v.reserve(64);
+        a.send_to(b"cond", baddr).await.unwrap();
+        assert_eq!(b.recv_buf(&mut v).await.unwrap(), 4);
+        a.send_to(b"!", baddr).await.unwrap();
+        let mut got = None;
+        for _ in 0..100 {
+            b.readable().await.unwrap();
+            match b.try_recv_buf_from(&mut v) {
+                Ok(r) => {
+                    got = Some(r);
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(got.unwrap(), (1, aaddr));
+        assert_eq!(v, b"first+second!");
+    });
+}

@@ -632,6 +632,9 @@ fn datagram_truncation_try_recv_peek_and_unnamed_sender() {
         let name = abstract_name("dgram-unnamed");
         let bound = UnixDatagram::bind(&name).unwrap();
         let unbound = UnixDatagram::unbound().unwrap();
+        // A fresh socket's readiness arrives with the reactor's first
+        // event: wait for it before a try_* call (as with tokio).
+        unbound.writable().await.unwrap();
         unbound.try_send_to(b"hey", &name).unwrap();
         let (n, from) = bound.recv_from(&mut buf).await.unwrap();
         assert_eq!(&buf[..n], b"hey");
@@ -696,4 +699,46 @@ async fn datagram_poll_recv_with_readbuf_under_tokio() {
     })
     .await
     .expect("timed out");
+}
+
+#[test]
+fn buf_mut_variants() {
+    run(async {
+        let (a, b) = UnixStream::pair().unwrap();
+        let mut v: Vec<u8> = Vec::with_capacity(4);
+        assert_eq!(
+            b.try_read_buf(&mut v).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+        a.writable().await.unwrap();
+        a.try_write(b"abc").unwrap();
+        b.readable().await.unwrap();
+        assert_eq!(b.try_read_buf(&mut v).unwrap(), 3);
+        let (r, _w) = b.into_split();
+        a.try_write(b"d").unwrap();
+        r.readable().await.unwrap();
+        assert_eq!(r.try_read_buf(&mut v).unwrap(), 1);
+        assert_eq!(v, b"abcd");
+
+        let name = abstract_name("dgram-buf");
+        let d = UnixDatagram::bind(&name).unwrap();
+        let u = UnixDatagram::unbound().unwrap();
+        u.send_to(b"xy", &name).await.unwrap();
+        let mut v: Vec<u8> = Vec::new();
+        let (n, from) = d.recv_buf_from(&mut v).await.unwrap();
+        assert_eq!((n, &v[..]), (2, &b"xy"[..]));
+        assert!(from.is_unnamed());
+        u.connect(&name).unwrap();
+        u.send(b"z").await.unwrap();
+        assert_eq!(d.recv_buf(&mut v).await.unwrap(), 1);
+        assert_eq!(v, b"xyz");
+        assert_eq!(
+            d.try_recv_buf(&mut v).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+        assert_eq!(
+            d.try_recv_buf_from(&mut v).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+    });
 }

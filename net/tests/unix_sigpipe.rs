@@ -39,6 +39,7 @@ fn writes_to_closed_peer_raise_no_sigpipe() {
             let (e1, e2) = UnixStream::pair()?;
             socket2::SockRef::from(&e2).shutdown(std::net::Shutdown::Read)?;
             let (_r, w) = e1.into_split();
+            w.writable().await?;
             assert_eq!(w.try_write(b"q").unwrap_err().kind(), io::ErrorKind::BrokenPipe);
             Ok::<(), io::Error>(())
         });

@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use sockwq_reactor::{Interest, Ready};
 
 use super::socketaddr::{self, SocketAddr};
-use crate::io::{Evented, as_uninit};
+use crate::io::{Evented, as_uninit, recv_into_buf_mut};
 
 /// A Unix-domain datagram socket on the sockwq reactor (as
 /// `tokio::net::UnixDatagram`).
@@ -182,6 +182,48 @@ impl UnixDatagram {
             // bytes and returns how many.
             unsafe { crate::io::recv_into_read_buf(buf, |b| self.io.sock_ref().recv(b).map(|n| (n, ()))) }
         })
+    }
+
+    /// Receives a datagram into `buf`'s spare capacity (not zeroed first),
+    /// without waiting; truncated to that capacity.
+    pub fn try_recv_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        self.io.try_io(Interest::READABLE, || self.recv_buf_now(buf))
+    }
+
+    /// Receives a datagram into `buf`'s spare capacity (not zeroed first);
+    /// truncated to that capacity.
+    pub async fn recv_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        self.io
+            .async_io(Interest::READABLE, || self.recv_buf_now(buf))
+            .await
+    }
+
+    /// Like [`try_recv_buf`](Self::try_recv_buf), also returning the
+    /// sender's address.
+    pub fn try_recv_buf_from<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<(usize, SocketAddr)> {
+        self.io.try_io(Interest::READABLE, || self.recv_buf_from_now(buf))
+    }
+
+    /// Like [`recv_buf`](Self::recv_buf), also returning the sender's
+    /// address.
+    pub async fn recv_buf_from<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<(usize, SocketAddr)> {
+        self.io
+            .async_io(Interest::READABLE, || self.recv_buf_from_now(buf))
+            .await
+    }
+
+    fn recv_buf_now<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        // SAFETY: the closure is a `recv`, which only writes received bytes
+        // and returns how many.
+        let (n, ()) = unsafe { recv_into_buf_mut(buf, |b| self.io.sock_ref().recv(b).map(|n| (n, ()))) }?;
+        Ok(n)
+    }
+
+    fn recv_buf_from_now<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<(usize, SocketAddr)> {
+        // SAFETY: the closure is a `recvfrom`, which only writes received
+        // bytes and returns how many.
+        let (n, addr) = unsafe { recv_into_buf_mut(buf, |b| self.io.sock_ref().recv_from(b)) }?;
+        Ok((n, SocketAddr(socketaddr::from_sockaddr(&addr)?)))
     }
 
     /// Receives a datagram and its sender's address.

@@ -42,6 +42,11 @@ impl ReadHalf<'_> {
         self.0.try_read(buf)
     }
 
+    /// See [`UnixStream::try_read_buf`].
+    pub fn try_read_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        self.0.try_read_buf(buf)
+    }
+
     /// See [`UnixStream::try_read_vectored`].
     pub fn try_read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
         self.0.try_read_vectored(bufs)

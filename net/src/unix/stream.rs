@@ -17,7 +17,7 @@ use super::socketaddr::{self, SocketAddr};
 use super::split::{self, ReadHalf, WriteHalf};
 use super::split_owned::{OwnedReadHalf, OwnedWriteHalf};
 use super::ucred::{self, UCred};
-use crate::io::{Evented, impl_stream_io};
+use crate::io::{Evented, impl_stream_io, recv_into_buf_mut};
 
 /// A connected Unix-domain stream socket on the sockwq reactor (as
 /// `tokio::net::UnixStream`).
@@ -131,6 +131,17 @@ impl UnixStream {
     /// also clears the read readiness), `Ok(0)` at end of stream.
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.io.try_read(buf)
+    }
+
+    /// Like [`try_read`](Self::try_read), appending to a [`bytes::BufMut`]
+    /// (its spare capacity is not zeroed first).
+    pub fn try_read_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        self.io.try_io(Interest::READABLE, || {
+            // SAFETY: the closure is a `recv`, which only writes received
+            // bytes and returns how many.
+            let (n, ()) = unsafe { recv_into_buf_mut(buf, |b| self.io.sock_ref().recv(b).map(|n| (n, ()))) }?;
+            Ok(n)
+        })
     }
 
     /// Vectored [`try_read`](Self::try_read).
