@@ -215,8 +215,11 @@ impl Core {
         });
         let waker = Waker::from(main.clone());
         let mut cx = Context::from_waker(&waker);
+        // Polls (tasks and the main future) since the reactor last turned.
+        let mut polls = 0u32;
         loop {
             if main.woken.swap(false, Ordering::AcqRel) {
+                polls += 1;
                 if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
                     return Some(v);
                 }
@@ -224,22 +227,26 @@ impl Core {
             if self.remote.is_shut_down() {
                 return None;
             }
-            if self.run_tasks() {
-                // Out of budget with work left: look at IO (and timers,
-                // next round) without blocking, then go on.
+            self.run_tasks(&mut polls);
+            if polls >= self.event_interval {
+                // Out of budget: look at IO without blocking (timers are
+                // fired at the top of `run_tasks`), then go on. An always
+                // ready task or main future cannot starve sockets.
                 self.turn(Some(Duration::ZERO));
+                polls = 0;
                 continue;
             }
-            if main.woken.load(Ordering::Acquire) {
+            if main.woken.load(Ordering::Acquire) || !self.local.borrow().is_empty() {
                 continue;
             }
             self.park(&main);
+            polls = 0;
         }
     }
 
     /// Fires due timers, moves injected runnables to the local queue and
-    /// runs up to `event_interval` of them. True if work is left.
-    fn run_tasks(&self) -> bool {
+    /// runs them until the queue is empty or `polls` reaches the budget.
+    fn run_tasks(&self, polls: &mut u32) {
         self.fire_timers();
         // A bounded drain: a fast producer cannot keep us here.
         for _ in 0..self.remote.injector.len() {
@@ -248,16 +255,16 @@ impl Core {
                 Err(_) => break,
             }
         }
-        for _ in 0..self.event_interval {
+        while *polls < self.event_interval {
             let next = self.local.borrow_mut().pop_front();
-            let Some(runnable) = next else { return false };
+            let Some(runnable) = next else { return };
+            *polls += 1;
             // The task future catches its own panics; this guards against a
             // panic while dropping one, which must not take the worker down.
             if catch_unwind(AssertUnwindSafe(|| runnable.run())).is_err() {
                 tracing::error!("sockwq: a task panicked while being dropped");
             }
         }
-        !self.local.borrow().is_empty() || !self.remote.injector.is_empty()
     }
 
     fn fire_timers(&self) {
