@@ -1,0 +1,187 @@
+//! Ping-pong of 64-byte messages over one loopback connection, for counting
+//! syscalls per echoed message under `strace -c -f` (the `#[ignore]`d
+//! tests), sockwq against tokio. The un-ignored test is a quick smoke run
+//! of the same code on sockwq's own runtime.
+//!
+//! ```text
+//! CARGO_TARGET_DIR=target-tcp cargo test -p sockwq-net --test tcp_pingpong --no-run
+//! for t in tokio_current_thread sockwq_tokio_current_thread sockwq_block_on sockwq_runtime; do
+//!   for n in 0 10000; do
+//!     PINGPONG_N=$n strace -f -c -o /tmp/$t.$n target-tcp/debug/deps/tcp_pingpong-* \
+//!       --ignored --exact strace_$t --test-threads=1
+//!   done
+//! done   # (total calls at 10000 - total calls at 0) / 10000 = syscalls per echoed message
+//! ```
+
+mod tcp_support;
+
+const MSG: usize = 64;
+
+fn n_from_env() -> usize {
+    std::env::var("PINGPONG_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000)
+}
+
+macro_rules! pingpong {
+    ($net:path) => {
+        /// `n` round trips of a 64-byte message; client and server are
+        /// two futures joined in one task.
+        pub async fn run(n: usize) -> usize {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            use $net as net;
+            let listener = net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let (c, a) = futures_util::future::join(net::TcpStream::connect(addr), listener.accept()).await;
+            let mut client = c.unwrap();
+            let mut server = a.unwrap().0;
+            client.set_nodelay(true).unwrap();
+            server.set_nodelay(true).unwrap();
+            let serve = async {
+                let mut buf = [0u8; super::MSG];
+                for _ in 0..n {
+                    server.read_exact(&mut buf).await.unwrap();
+                    server.write_all(&buf).await.unwrap();
+                }
+            };
+            let ping = async {
+                let mut out = [7u8; super::MSG];
+                let mut back = [0u8; super::MSG];
+                for i in 0..n {
+                    out[0] = i as u8;
+                    client.write_all(&out).await.unwrap();
+                    client.read_exact(&mut back).await.unwrap();
+                    assert_eq!(back, out);
+                }
+            };
+            futures_util::future::join(serve, ping).await;
+            n
+        }
+
+        /// The same with 4 KiB reads, as a typical echo server does: each
+        /// read returns fewer bytes than asked for (a short read), which
+        /// clears readiness without a trailing `EAGAIN` recv.
+        pub async fn run_short_reads(n: usize) -> usize {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            use $net as net;
+            let listener = net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let (c, a) = futures_util::future::join(net::TcpStream::connect(addr), listener.accept()).await;
+            let mut client = c.unwrap();
+            let mut server = a.unwrap().0;
+            client.set_nodelay(true).unwrap();
+            server.set_nodelay(true).unwrap();
+            let serve = async {
+                let mut buf = [0u8; 4096];
+                let mut echoed = 0;
+                while echoed < n * super::MSG {
+                    let k = server.read(&mut buf).await.unwrap();
+                    assert!(k > 0);
+                    server.write_all(&buf[..k]).await.unwrap();
+                    echoed += k;
+                }
+            };
+            let ping = async {
+                let out = [7u8; super::MSG];
+                let mut back = [0u8; 4096];
+                for _ in 0..n {
+                    client.write_all(&out).await.unwrap();
+                    let mut got = 0;
+                    while got < super::MSG {
+                        let k = client.read(&mut back).await.unwrap();
+                        assert!(k > 0);
+                        got += k;
+                    }
+                }
+            };
+            futures_util::future::join(serve, ping).await;
+            n
+        }
+    };
+}
+
+mod on_tokio {
+    pingpong!(tokio::net);
+}
+
+mod on_sockwq {
+    pingpong!(sockwq_net);
+}
+
+fn tokio_ct() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn pingpong_on_sockwq_runtime_smoke() {
+    let n = tcp_support::with_watchdog(60, || sockwq_reactor::runtime::block_on(on_sockwq::run(500)));
+    assert_eq!(n, 500);
+}
+
+#[test]
+fn pingpong_under_block_on_and_tokio_smoke() {
+    assert_eq!(tcp_support::block_on(60, on_sockwq::run(500)), 500);
+    let n = tcp_support::with_watchdog(60, || tokio_ct().block_on(on_sockwq::run(500)));
+    assert_eq!(n, 500);
+}
+
+#[test]
+#[ignore = "for strace -c: tokio::net on a tokio current_thread runtime"]
+fn strace_tokio_current_thread() {
+    tokio_ct().block_on(on_tokio::run(n_from_env()));
+}
+
+#[test]
+#[ignore = "for strace -c: sockwq_net on a tokio current_thread runtime (global reactor thread)"]
+fn strace_sockwq_tokio_current_thread() {
+    tokio_ct().block_on(on_sockwq::run(n_from_env()));
+}
+
+#[test]
+#[ignore = "for strace -c: sockwq_net under futures' block_on (global reactor thread)"]
+fn strace_sockwq_block_on() {
+    futures::executor::block_on(on_sockwq::run(n_from_env()));
+}
+
+#[test]
+#[ignore = "for strace -c: sockwq_net on sockwq's own runtime (reactor turned by the thread)"]
+fn strace_sockwq_runtime() {
+    sockwq_reactor::runtime::block_on(on_sockwq::run(n_from_env()));
+}
+
+#[test]
+#[ignore = "for strace -c: tokio::net, 4 KiB reads (short reads)"]
+fn strace_short_tokio_current_thread() {
+    tokio_ct().block_on(on_tokio::run_short_reads(n_from_env()));
+}
+
+#[test]
+#[ignore = "for strace -c: sockwq_net under futures' block_on, 4 KiB reads (short reads)"]
+fn strace_short_sockwq_block_on() {
+    futures::executor::block_on(on_sockwq::run_short_reads(n_from_env()));
+}
+
+#[test]
+#[ignore = "for strace -c: sockwq_net on a tokio current_thread runtime, 4 KiB reads"]
+fn strace_short_sockwq_tokio_current_thread() {
+    tokio_ct().block_on(on_sockwq::run_short_reads(n_from_env()));
+}
+
+#[test]
+#[ignore = "for strace -c: sockwq_net on sockwq's own runtime, 4 KiB reads (short reads)"]
+fn strace_short_sockwq_runtime() {
+    sockwq_reactor::runtime::block_on(on_sockwq::run_short_reads(n_from_env()));
+}
+
+#[test]
+fn short_reads_smoke() {
+    assert_eq!(tcp_support::block_on(60, on_sockwq::run_short_reads(300)), 300);
+    let n = tcp_support::with_watchdog(60, || {
+        sockwq_reactor::runtime::block_on(on_sockwq::run_short_reads(300))
+    });
+    assert_eq!(n, 300);
+}
