@@ -126,7 +126,11 @@ impl ToSocketAddrs for &[SocketAddr] {}
 
 impl sealed::ToSocketAddrsPriv for &[SocketAddr] {
     fn to_socket_addrs(&self, _: sealed::Internal) -> sealed::Resolve {
-        sealed::Resolve::ready(Ok(sealed::Addrs::More(self.to_vec().into_iter())))
+        // Owned: the future (and its addresses) must not borrow `self`.
+        fn owned(addrs: &[SocketAddr]) -> Vec<SocketAddr> {
+            addrs.to_vec()
+        }
+        sealed::Resolve::ready(Ok(sealed::Addrs::More(owned(self).into_iter())))
     }
 }
 
@@ -296,6 +300,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::needless_borrows_for_generic_args)] // `&T` impls on purpose
     fn ip_literals_never_touch_the_resolver() {
         let v4: SocketAddr = "127.0.0.1:80".parse().unwrap();
         assert!(immediate(v4));
