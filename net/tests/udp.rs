@@ -233,9 +233,9 @@ fn try_recv_would_block_when_empty_then_ready() {
             b.try_recv(&mut buf).unwrap_err().kind(),
             io::ErrorKind::WouldBlock
         );
-        // try_send on a connected socket; ready() accepts tokio's Interest.
+        // try_send on a connected socket.
         a.connect(b.local_addr().unwrap()).await.unwrap();
-        let r = a.ready(tokio::io::Interest::WRITABLE).await.unwrap();
+        let r = a.ready(Interest::WRITABLE).await.unwrap();
         assert!(r.is_writable());
         assert_eq!(a.try_send(b"xy").unwrap(), 2);
         let r = b.ready(Interest::READABLE | Interest::WRITABLE).await.unwrap();
@@ -291,6 +291,7 @@ fn peek_variants_leave_the_datagram_queued() {
     });
 }
 
+#[cfg(feature = "tokio")]
 #[tokio::test]
 async fn poll_api_with_readbuf_does_not_need_zeroed_memory() {
     use std::mem::MaybeUninit;
@@ -501,4 +502,10 @@ fn recv_buf_variants_fill_spare_capacity() {
         assert_eq!(got.unwrap(), (1, aaddr));
         assert_eq!(v, b"first+second!");
     });
+}
+
+#[test]
+fn udp_socket_is_send_sync_unpin() {
+    fn check<T: Send + Sync + Unpin + std::fmt::Debug>() {}
+    check::<UdpSocket>();
 }

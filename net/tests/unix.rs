@@ -100,6 +100,7 @@ fn stream_echo_pathname_block_on() {
     });
 }
 
+#[cfg(feature = "tokio")]
 mod tokio_traits {
     //! The same echo through tokio's `AsyncRead`/`AsyncWrite`.
     use super::{LIMIT, abstract_name};
@@ -254,7 +255,7 @@ fn readiness_and_try_io() {
         // try_io / async_io with a raw operation; accepts tokio's Interest.
         a.try_write(b"q").unwrap();
         let n = b
-            .async_io(tokio::io::Interest::READABLE, || {
+            .async_io(sockwq_reactor::Interest::READABLE, || {
                 b.try_io(sockwq_reactor::Interest::READABLE, || {
                     let mut one = [0u8; 1];
                     (&*socket2::SockRef::from(&b)).read(&mut one)
@@ -657,6 +658,7 @@ fn datagram_truncation_try_recv_peek_and_unnamed_sender() {
     });
 }
 
+#[cfg(feature = "tokio")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn datagram_poll_recv_with_readbuf_under_tokio() {
     use std::mem::MaybeUninit;
@@ -741,4 +743,19 @@ fn buf_mut_variants() {
             io::ErrorKind::WouldBlock
         );
     });
+}
+
+#[test]
+fn types_are_send_sync_unpin_like_tokios() {
+    fn check<T: Send + Sync + Unpin + std::fmt::Debug>() {}
+    check::<UnixListener>();
+    check::<UnixStream>();
+    check::<UnixDatagram>();
+    check::<SocketAddr>();
+    check::<UCred>();
+    check::<sockwq_net::unix::ReadHalf<'static>>();
+    check::<sockwq_net::unix::WriteHalf<'static>>();
+    check::<sockwq_net::unix::OwnedReadHalf>();
+    check::<sockwq_net::unix::OwnedWriteHalf>();
+    check::<sockwq_net::unix::ReuniteError>();
 }

@@ -96,24 +96,36 @@ impl UnixListener {
     /// Resource errors (`EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM`) are
     /// returned, never retried in a busy loop.
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        let (stream, addr) = self
-            .io
-            .async_io(Interest::READABLE, || self.io.get_ref().accept())
-            .await?;
+        let (stream, addr) = self.io.async_io(Interest::READABLE, || self.accept_now()).await?;
         Ok((UnixStream::new(stream)?, SocketAddr(addr)))
     }
 
     /// Polls to accept a connection; only the last task to poll is woken.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
-        match self
-            .io
-            .poll_io(cx, Interest::READABLE, || self.io.get_ref().accept())
-        {
+        match self.io.poll_io(cx, Interest::READABLE, || self.accept_now()) {
             Poll::Ready(Ok((stream, addr))) => {
                 Poll::Ready(UnixStream::new(stream).map(|s| (s, SocketAddr(addr))))
             }
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl UnixListener {
+    /// One `accept4`; `EINTR` and `ECONNABORTED` (a client that gave up
+    /// while queued) are retried at once — each retry consumes the
+    /// interruption or the aborted connection, so this cannot spin.
+    fn accept_now(&self) -> io::Result<(net::UnixStream, net::SocketAddr)> {
+        loop {
+            match self.io.get_ref().accept() {
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted
+                    ) => {}
+                other => return other,
+            }
         }
     }
 }
