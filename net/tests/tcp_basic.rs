@@ -102,6 +102,50 @@ mod tokio_traits {
         })
         .await;
     }
+
+    /// Several tasks on a multi_thread runtime accept from one shared
+    /// listener (the multi-waiter path): every connection is served once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn shared_listener_many_acceptors() {
+        tcp_support::timeout(T, async {
+            let listener = std::sync::Arc::new(TcpListener::bind("127.0.0.1:0").await.unwrap());
+            let addr = listener.local_addr().unwrap();
+            const CONNS: usize = 200;
+            let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let acceptors: Vec<_> = (0..4)
+                .map(|_| {
+                    let (listener, served) = (listener.clone(), served.clone());
+                    tokio::spawn(async move {
+                        loop {
+                            let (mut s, _) = listener.accept().await.unwrap();
+                            let n = served.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            s.write_all(&(n as u32).to_le_bytes()).await.unwrap();
+                        }
+                    })
+                })
+                .collect();
+            let mut seen = Vec::new();
+            let clients: Vec<_> = (0..CONNS)
+                .map(|_| {
+                    tokio::spawn(async move {
+                        let mut s = TcpStream::connect(addr).await.unwrap();
+                        let mut b = [0u8; 4];
+                        s.read_exact(&mut b).await.unwrap();
+                        u32::from_le_bytes(b)
+                    })
+                })
+                .collect();
+            for c in clients {
+                seen.push(c.await.unwrap());
+            }
+            seen.sort_unstable();
+            assert_eq!(seen, (0..CONNS as u32).collect::<Vec<_>>());
+            for a in acceptors {
+                a.abort();
+            }
+        })
+        .await;
+    }
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! 1,000 concurrent connections echoing at once under a tokio multi_thread
-//! runtime, then no fd leak once everything is dropped. (Alone in its test
-//! binary: it counts the process's fds.)
+//! runtime, then connection churn (accept + close, one after another), and
+//! no fd leak once everything is dropped. (Alone in its test binary: it
+//! counts the process's fds.)
 
 mod tcp_support;
 
@@ -69,6 +70,29 @@ async fn run() {
     assert_eq!(server.await.unwrap(), (CONNS * ROUNDS * MSG) as u64);
 }
 
+/// Connection churn: each cycle registers two sockets (a new RCU wait
+/// queue each) and frees them again (grace-period release).
+async fn churn(cycles: usize) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    for i in 0..cycles {
+        let (c, a) = tokio::join!(TcpStream::connect(addr), listener.accept());
+        let (mut c, (mut a, _)) = (c.unwrap(), a.unwrap());
+        // Both sides wait once (readable), so waiters join and leave.
+        let byte = [i as u8];
+        let (w, r) = tokio::join!(c.write_all(&byte), async {
+            a.readable().await.unwrap();
+            let mut b = [0u8; 1];
+            a.read_exact(&mut b).await.map(|_| b[0])
+        });
+        w.unwrap();
+        assert_eq!(r.unwrap(), i as u8);
+        if i % 2 == 0 {
+            a.set_zero_linger().unwrap(); // some aborts, some FINs
+        }
+    }
+}
+
 #[test]
 fn thousand_concurrent_connections_no_fd_leak() {
     tcp_support::with_watchdog(120, || {
@@ -82,6 +106,7 @@ fn thousand_concurrent_connections_no_fd_leak() {
         let before = tcp_support::fd_count();
 
         rt.block_on(tcp_support::timeout(100, run()));
+        rt.block_on(tcp_support::timeout(100, churn(2000)));
 
         // Closes are synchronous on drop; allow a short, bounded grace for
         // tasks that finished but were not yet dropped by the runtime.
