@@ -759,3 +759,37 @@ fn types_are_send_sync_unpin_like_tokios() {
     check::<sockwq_net::unix::OwnedWriteHalf>();
     check::<sockwq_net::unix::ReuniteError>();
 }
+
+#[test]
+fn connect_to_a_full_backlog_is_an_error_not_a_hang() {
+    run(async {
+        use socket2::{Domain, SockAddr, Socket, Type};
+        let name = abstract_name("backlog");
+        let raw = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
+        raw.bind(&SockAddr::unix(&name).unwrap()).unwrap();
+        raw.listen(0).unwrap();
+        let listener = UnixListener::from_std(std::os::unix::net::UnixListener::from(
+            std::os::fd::OwnedFd::from(raw),
+        ))
+        .unwrap();
+        // Bounded: the kernel refuses once its (tiny) queue is full.
+        let mut queued = Vec::new();
+        let mut refused = None;
+        for _ in 0..16 {
+            match UnixStream::connect(&name).await {
+                Ok(c) => queued.push(c),
+                Err(e) => {
+                    refused = Some(e);
+                    break;
+                }
+            }
+        }
+        let e = refused.expect("a full backlog refuses");
+        assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+        assert!(e.to_string().contains("backlog"), "{e}");
+        // Accepting makes room again.
+        let (_s, _) = listener.accept().await.unwrap();
+        let _again = UnixStream::connect(&name).await.unwrap();
+        assert!(!queued.is_empty());
+    });
+}

@@ -212,6 +212,10 @@ impl UnixStream {
 
     /// Splits a borrowed stream into a read half and a write half, usable
     /// concurrently (from two tasks of one scope).
+    ///
+    /// With futures' `AsyncReadExt` in scope, `stream.split()` resolves to
+    /// that trait's by-value `split`; write `UnixStream::split(&mut stream)`
+    /// there (tokio's extension traits have no such method).
     pub fn split<'a>(&'a mut self) -> (ReadHalf<'a>, WriteHalf<'a>) {
         split::split(self)
     }
