@@ -528,6 +528,10 @@ fn options() {
         client.set_linger(None).unwrap();
         assert!(client.take_error().unwrap().is_none());
         assert!(server.local_addr().unwrap().ip().is_loopback());
+        // Options tokio leaves to socket2 work through `AsFd`.
+        let sock = socket2::SockRef::from(&client);
+        sock.set_keepalive(true).unwrap();
+        assert!(sock.keepalive().unwrap());
 
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         listener.set_ttl(7).unwrap();

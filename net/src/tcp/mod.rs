@@ -9,6 +9,29 @@
 //! no `EPOLLEXCLUSIVE` listener variant either: exclusive wakeups are a
 //! property of a registration, and a sockwq registration serves every
 //! interest at once.)
+//!
+//! An echo server, as with tokio (swap `tokio::net` for `sockwq_net`):
+//!
+//! ```no_run
+//! use sockwq_net::TcpListener;
+//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
+//!
+//! #[tokio::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let listener = TcpListener::bind("127.0.0.1:8080").await?;
+//!     loop {
+//!         let (mut socket, _peer) = listener.accept().await?;
+//!         tokio::spawn(async move {
+//!             let mut buf = vec![0u8; 4096];
+//!             while let Ok(n @ 1..) = socket.read(&mut buf).await {
+//!                 if socket.write_all(&buf[..n]).await.is_err() {
+//!                     break;
+//!                 }
+//!             }
+//!         });
+//!     }
+//! }
+//! ```
 
 mod listener;
 mod socket;
