@@ -46,6 +46,14 @@ impl<S: AsFd> Evented<S> {
         Ok(Evented { reg, sock })
     }
 
+    /// Registers `sock`, which the caller created non-blocking already
+    /// (`accept4`/`socket` with `SOCK_NONBLOCK`), with the current reactor:
+    /// saves the `fcntl` of [`new`](Evented::new) on every accept/connect.
+    pub(crate) fn new_nonblocking(sock: S) -> io::Result<Evented<S>> {
+        let reg = Handle::try_current()?.register(&sock)?;
+        Ok(Evented { reg, sock })
+    }
+
     pub(crate) fn get_ref(&self) -> &S {
         &self.sock
     }

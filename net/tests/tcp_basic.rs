@@ -758,5 +758,14 @@ fn accepted_streams_are_nonblocking_and_cloexec() {
             assert!(fdfl & libc::FD_CLOEXEC != 0);
         }
         let _ = std::os::fd::AsFd::as_fd(&server);
+        // A blocking socket handed over through from_std_stream is made
+        // non-blocking by connect (a blocking connect would stall the thread).
+        let blocking = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        assert!(!blocking.nonblocking().unwrap());
+        let sock =
+            TcpSocket::from_std_stream(std::net::TcpStream::from(std::os::fd::OwnedFd::from(blocking)));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let s = sock.connect(listener.local_addr().unwrap()).await.unwrap();
+        assert!(socket2::SockRef::from(&s).nonblocking().unwrap());
     });
 }

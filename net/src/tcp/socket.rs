@@ -225,6 +225,15 @@ impl TcpSocket {
     /// it is writable, then checks `SO_ERROR` (a refused connection is
     /// [`io::ErrorKind::ConnectionRefused`]).
     pub async fn connect(self, addr: SocketAddr) -> io::Result<TcpStream> {
+        // From `from_std_stream`/`from_raw_fd` it may be a blocking socket:
+        // a blocking connect would stall the executor thread.
+        self.inner.set_nonblocking(true)?;
+        self.connect_nonblocking(addr).await
+    }
+
+    /// [`connect`](TcpSocket::connect) for a socket this crate created
+    /// with `SOCK_NONBLOCK` (saves the `fcntl`).
+    pub(crate) async fn connect_nonblocking(self, addr: SocketAddr) -> io::Result<TcpStream> {
         if let Err(e) = self.inner.connect(&addr.into()) {
             // EINPROGRESS: the usual non-blocking answer. EINTR: the
             // connect goes on asynchronously, as for EINPROGRESS.
@@ -234,7 +243,7 @@ impl TcpSocket {
             }
         }
         let stream = std::net::TcpStream::from(OwnedFd::from(self.inner));
-        TcpStream::new(stream)?.finish_connect().await
+        TcpStream::new_nonblocking(stream)?.finish_connect().await
     }
 
     /// Starts listening with the given backlog (clamped to `i32::MAX`; the

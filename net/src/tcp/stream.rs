@@ -68,7 +68,7 @@ impl TcpStream {
         let mut last_err = None;
         for addr in addrs {
             let res = match TcpSocket::new_for_addr(addr) {
-                Ok(socket) => socket.connect(addr).await,
+                Ok(socket) => socket.connect_nonblocking(addr).await,
                 Err(e) => Err(e),
             };
             match res {
@@ -79,10 +79,18 @@ impl TcpStream {
         Err(last_err.unwrap_or_else(no_addresses))
     }
 
-    /// Registers a connected (or connecting) non-blocking socket.
+    /// Registers a connected (or connecting) socket, making it non-blocking.
     pub(crate) fn new(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         Ok(TcpStream {
             io: Evented::new(stream)?,
+        })
+    }
+
+    /// Registers a socket created with `SOCK_NONBLOCK` (accepted with
+    /// `accept4`, or made by [`TcpSocket`]): no `fcntl` needed.
+    pub(crate) fn new_nonblocking(stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        Ok(TcpStream {
+            io: Evented::new_nonblocking(stream)?,
         })
     }
 
