@@ -348,7 +348,9 @@ impl Core {
             );
         }
         // Pending timers only hold wakers of cancelled tasks.
-        self.timers.borrow_mut().clear();
+        // (Taken out first: dropping a waker must not find them borrowed.)
+        let timers = std::mem::take(&mut *self.timers.borrow_mut());
+        drop(timers);
         // The cancelled tasks' sockets were deregistered into the reactor's
         // grace-period list, which a turn empties. Empty it now: those
         // sources may hold wakers of tasks, whose schedule functions hold

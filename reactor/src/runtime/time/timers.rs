@@ -66,8 +66,4 @@ impl Timers {
             None
         }
     }
-
-    pub(crate) fn clear(&mut self) {
-        self.map.clear();
-    }
 }
