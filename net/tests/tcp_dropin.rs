@@ -2,6 +2,7 @@
 //! against `tokio::net`, compiled twice — once with `tokio::net`, once with
 //! `sockwq_net as net` — and run under tokio runtimes. Both builds must
 //! produce the same transcript.
+#![cfg(feature = "tokio")] // drives sockwq sockets through tokio's AsyncRead/AsyncWrite
 
 mod tcp_support;
 

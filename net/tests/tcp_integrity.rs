@@ -1,6 +1,7 @@
 //! Integrity: 64 MiB of pseudo-random bytes each way at once over one TCP
 //! connection, random write and read sizes, checksums equal. One side
 //! drives tokio's AsyncRead/AsyncWrite, the other futures-io's.
+#![cfg(feature = "tokio")] // drives sockwq sockets through tokio's AsyncRead/AsyncWrite
 
 mod tcp_support;
 

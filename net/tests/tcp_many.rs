@@ -2,6 +2,7 @@
 //! runtime, then connection churn (accept + close, one after another), and
 //! no fd leak once everything is dropped. (Alone in its test binary: it
 //! counts the process's fds.)
+#![cfg(feature = "tokio")] // drives sockwq sockets through tokio's AsyncRead/AsyncWrite
 
 mod tcp_support;
 

@@ -12,6 +12,7 @@
 //!   done
 //! done   # (total calls at 10000 - total calls at 0) / 10000 = syscalls per echoed message
 //! ```
+#![cfg(feature = "tokio")] // drives sockwq sockets through tokio's AsyncRead/AsyncWrite
 
 mod tcp_support;
 
