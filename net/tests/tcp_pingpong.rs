@@ -5,7 +5,8 @@
 //!
 //! ```text
 //! CARGO_TARGET_DIR=target-tcp cargo test -p sockwq-net --test tcp_pingpong --no-run
-//! for t in tokio_current_thread sockwq_tokio_current_thread sockwq_block_on sockwq_runtime; do
+//! for t in {,short_}{tokio_current_thread,sockwq_tokio_current_thread,sockwq_block_on,sockwq_runtime} \
+//!          churn_{tokio_current_thread,sockwq_block_on,sockwq_runtime}; do
 //!   for n in 0 10000; do
 //!     PINGPONG_N=$n strace -f -c -o /tmp/$t.$n target-tcp/debug/deps/tcp_pingpong-* \
 //!       --ignored --exact strace_$t --test-threads=1
@@ -57,6 +58,24 @@ macro_rules! pingpong {
                 }
             };
             futures_util::future::join(serve, ping).await;
+            n
+        }
+
+        /// Connection churn: `n` times connect + accept, one byte over,
+        /// both sides dropped (syscalls per connection).
+        pub async fn churn(n: usize) -> usize {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            use $net as net;
+            let listener = net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            for _ in 0..n {
+                let (c, a) =
+                    futures_util::future::join(net::TcpStream::connect(addr), listener.accept()).await;
+                let (mut c, mut a) = (c.unwrap(), a.unwrap().0);
+                c.write_all(b"x").await.unwrap();
+                let mut b = [0u8; 1];
+                a.read_exact(&mut b).await.unwrap();
+            }
             n
         }
 
@@ -185,4 +204,27 @@ fn short_reads_smoke() {
         sockwq_reactor::runtime::block_on(on_sockwq::run_short_reads(300))
     });
     assert_eq!(n, 300);
+}
+
+#[test]
+#[ignore = "for strace -c: connection churn, tokio::net on tokio current_thread"]
+fn strace_churn_tokio_current_thread() {
+    tokio_ct().block_on(on_tokio::churn(n_from_env()));
+}
+
+#[test]
+#[ignore = "for strace -c: connection churn, sockwq_net under futures' block_on"]
+fn strace_churn_sockwq_block_on() {
+    futures::executor::block_on(on_sockwq::churn(n_from_env()));
+}
+
+#[test]
+#[ignore = "for strace -c: connection churn, sockwq_net on sockwq's own runtime"]
+fn strace_churn_sockwq_runtime() {
+    sockwq_reactor::runtime::block_on(on_sockwq::churn(n_from_env()));
+}
+
+#[test]
+fn churn_smoke() {
+    assert_eq!(tcp_support::block_on(60, on_sockwq::churn(100)), 100);
 }
