@@ -266,18 +266,16 @@ fn io_after_the_reactor_is_dropped_is_an_error() {
     let blocked = thread::spawn(move || {
         futures::executor::block_on(async {
             let mut f = Box::pin(io.readable());
-            futures::future::poll_fn(|cx| {
+            let r = futures::future::poll_fn(|cx| {
                 let p = f.as_mut().poll(cx);
                 let _ = started_tx.send(());
                 p
             })
-            .await
-            .map(|_| ())
-            .and_then(|_| Ok(()))
-            .map_err(|e| {
+            .await;
+            if let Err(e) = &r {
                 let _ = tx.send(e.to_string());
-                e
-            })
+            }
+            r.map(drop)
         })
     });
     started_rx.recv_timeout(Duration::from_secs(5)).unwrap();

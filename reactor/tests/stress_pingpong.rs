@@ -164,7 +164,7 @@ fn ping_pong_through_rcu_wait_queue() {
             futures::executor::block_on(async {
                 let mut buf = [0u8; 4];
                 for i in 0..n {
-                    (&*a.get_ref()).write_all(&(i as u32).to_le_bytes()).unwrap();
+                    a.get_ref().write_all(&(i as u32).to_le_bytes()).unwrap();
                     read_exact_via_futures(&a, &mut buf).await.unwrap();
                     assert_eq!(u32::from_le_bytes(buf), i as u32 ^ 0xffff_ffff);
                     p.store(i + 1, Ordering::Relaxed);
@@ -177,7 +177,7 @@ fn ping_pong_through_rcu_wait_queue() {
                 for _ in 0..n {
                     read_exact_via_futures(&b, &mut buf).await.unwrap();
                     let v = u32::from_le_bytes(buf) ^ 0xffff_ffff;
-                    (&*b.get_ref()).write_all(&v.to_le_bytes()).unwrap();
+                    b.get_ref().write_all(&v.to_le_bytes()).unwrap();
                 }
             })
         },
