@@ -249,14 +249,20 @@ impl Drop for Reactor {
     /// Wakes every live source with the shutdown state: their pending and
     /// later operations return an error instead of hanging.
     fn drop(&mut self) {
-        let live: Vec<Arc<Source>> = {
+        let (live, released): (Vec<Arc<Source>>, Vec<Arc<Source>>) = {
             let mut reg = self.inner.registry();
             reg.alive = false;
-            reg.live.drain().collect()
+            self.inner.released_pending.store(0, Ordering::Relaxed);
+            (reg.live.drain().collect(), std::mem::take(&mut reg.released))
         };
         for source in &live {
             source.dispatch(state::SHUTDOWN);
         }
+        // No turn will come to end their grace period: free them now (no
+        // dispatch can run any more). A released source may hold the waker
+        // of a task that holds this reactor's handle: keeping it would keep
+        // the epoll fd and the eventfd open for ever.
+        drop(released);
         tracing::debug!(sources = live.len(), "reactor shut down");
     }
 }

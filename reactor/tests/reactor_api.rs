@@ -388,3 +388,33 @@ fn many_releases_wake_the_reactor_so_they_do_not_pile_up() {
     r.turn(Some(Duration::ZERO)).unwrap();
     assert_eq!(r.stats().deferred_releases, 300);
 }
+
+#[test]
+fn dropping_the_reactor_frees_sources_still_in_their_grace_period() {
+    let r = Reactor::new().unwrap();
+    let (a, _b) = pair();
+    let reg = r.handle().register(&a).unwrap();
+    let weak = {
+        // Observe the source's lifetime through the waker it holds.
+        let token = std::sync::Arc::new(());
+        let w = std::sync::Arc::downgrade(&token);
+        // Like a runtime task: the waker holds the reactor's handle — a
+        // cycle through the released source unless the drop breaks it.
+        let h = r.handle();
+        let waker = waker_fn(move || {
+            let _ = (&token, &h);
+        });
+        assert!(
+            reg.poll_ready(&mut Context::from_waker(&waker), Interest::READABLE)
+                .is_pending()
+        );
+        w
+    };
+    drop(reg); // deregistered: waits in the release list for a turn
+    assert!(
+        weak.upgrade().is_some(),
+        "released source is kept until its grace period ends"
+    );
+    drop(r); // no turn will come: the drop frees it
+    assert!(weak.upgrade().is_none(), "reactor drop leaked a released source");
+}

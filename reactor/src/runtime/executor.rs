@@ -117,6 +117,14 @@ impl Remote {
     /// Waker side of the park protocol, after the caller published work
     /// (a push into the injection queue, or the main future's flag).
     pub(crate) fn unpark(&self) {
+        // On the core's own thread — a wake from its own reactor's dispatch,
+        // during its turn, or from one of its tasks — the core is not asleep:
+        // it re-checks its flags and queues when the turn returns. No fence,
+        // no eventfd write (which would otherwise cost a `write` plus an extra
+        // eventfd event per self-wake, since `parked` stays set for the turn).
+        if context::with_core(|core| core.remote.id == self.id).unwrap_or(false) {
+            return;
+        }
         // Dekker, waker side: [publish] ; fence ; load(parked). See the
         // module docs: if this load misses the core's `parked = true`, the
         // core's re-check after its own fence sees what we published.
