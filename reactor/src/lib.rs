@@ -34,6 +34,8 @@
 #[cfg(not(target_os = "linux"))]
 compile_error!("sockwq is Linux-only: it is built on epoll(7) and eventfd(2).");
 
+#[doc(hidden)]
+pub mod ablation;
 mod async_fd;
 mod context;
 mod interest;
