@@ -404,6 +404,7 @@ impl Registration {
 
 impl Deref for Registration {
     type Target = Source;
+    #[inline]
     fn deref(&self) -> &Source {
         self.source
             .as_deref()

@@ -187,6 +187,7 @@ impl Source {
         dispatch_with(&self.state, &self.wq, bits)
     }
 
+    #[inline]
     fn event(word: u64, mask: u64) -> io::Result<ReadyEvent> {
         if word & state::SHUTDOWN != 0 {
             return Err(reactor_gone());
@@ -218,13 +219,34 @@ impl Source {
         self.poll_ready(cx, Interest::WRITABLE)
     }
 
+    #[inline]
     fn poll_ready_clearing(
         &self,
         cx: &mut Context<'_>,
         interest: Interest,
-        mut clear: Option<ReadyEvent>,
+        clear: Option<ReadyEvent>,
     ) -> Poll<io::Result<ReadyEvent>> {
         let mask = interest.mask().bits() as u64;
+        // Fast path, the common case after a wake: ready now and nothing to
+        // clear. One load; no RMW, no slot.
+        if clear.is_none() {
+            let word = self.state.load();
+            if word & (mask | state::SHUTDOWN) != 0 {
+                return Poll::Ready(Self::event(word, mask));
+            }
+        }
+        self.poll_arm(cx, interest, mask, clear)
+    }
+
+    /// Clears (if asked) and arms the waker slot(s) for `interest`.
+    #[inline(never)]
+    fn poll_arm(
+        &self,
+        cx: &mut Context<'_>,
+        interest: Interest,
+        mask: u64,
+        mut clear: Option<ReadyEvent>,
+    ) -> Poll<io::Result<ReadyEvent>> {
         for &d in directions(interest) {
             let c = clear.take().map(|e| e.clear_args());
             if let Poll::Ready(word) = self.state.poll_ready(d, mask, c, cx.waker()) {
@@ -237,6 +259,7 @@ impl Source {
     /// Clears the readiness in `event`, unless an event for the same
     /// direction arrived since it was observed. Call it after an IO call
     /// returned `WouldBlock`.
+    #[inline]
     pub fn clear_readiness(&self, event: ReadyEvent) {
         let (bits, word) = event.clear_args();
         self.state.clear(bits, word);
