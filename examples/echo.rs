@@ -227,8 +227,8 @@ fn pin_to_cpu0() -> io::Result<()> {
     Ok(())
 }
 
-/// Waits for `child` and returns its user + system CPU time.
-fn reap_with_cpu_time(child: Child) -> io::Result<Duration> {
+/// Waits for `child` and returns its (user, system) CPU time.
+fn reap_with_cpu_time(child: Child) -> io::Result<(Duration, Duration)> {
     let pid = child.id() as libc::pid_t;
     let mut status = 0;
     // SAFETY: rusage is plain data that wait4 fills in.
@@ -241,7 +241,7 @@ fn reap_with_cpu_time(child: Child) -> io::Result<Duration> {
     // The child is reaped: std's handle must not wait on it again.
     std::mem::forget(child);
     let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    Ok(tv(ru.ru_utime) + tv(ru.ru_stime))
+    Ok((tv(ru.ru_utime), tv(ru.ru_stime)))
 }
 
 /// `conns` connections ping-pong `MSG` bytes until `secs` pass. Returns
@@ -279,6 +279,7 @@ async fn load(addr: SocketAddr, conns: usize, secs: f64) -> io::Result<u64> {
 struct Sample {
     msgs_per_sec: f64,
     cpu_us_per_msg: f64,
+    user_us_per_msg: f64,
 }
 
 fn run_one(kind: Kind, conns: usize, secs: f64) -> io::Result<Sample> {
@@ -304,14 +305,15 @@ fn run_one(kind: Kind, conns: usize, secs: f64) -> io::Result<Sample> {
     let msgs = rt.block_on(load(addr, conns, secs));
     let elapsed = start.elapsed();
     drop(child.stdin.take()); // the server exits
-    let cpu = reap_with_cpu_time(child)?;
+    let (user, sys) = reap_with_cpu_time(child)?;
     let msgs = msgs?;
     if msgs == 0 {
         return Err(io::Error::other(format!("{}: no message echoed", kind.name())));
     }
     Ok(Sample {
         msgs_per_sec: msgs as f64 / elapsed.as_secs_f64(),
-        cpu_us_per_msg: cpu.as_secs_f64() * 1e6 / msgs as f64,
+        cpu_us_per_msg: (user + sys).as_secs_f64() * 1e6 / msgs as f64,
+        user_us_per_msg: user.as_secs_f64() * 1e6 / msgs as f64,
     })
 }
 
@@ -337,6 +339,15 @@ fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> io::Res
 
 fn main() -> io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        println!(
+            "usage: echo [--rounds N] [--secs S] [--conns C] [--no-pin]   benchmark sockwq vs tokio\n\
+             \x20      echo --serve KIND [--port P]   run one echo server (KIND: {})\n\
+             \x20      echo --load PORT [--secs S] [--conns C]   load a running server",
+            Kind::ALL.map(Kind::name).join(", ")
+        );
+        return Ok(());
+    }
     if let Some(i) = args.iter().position(|a| a == "--serve") {
         let kind = Kind::parse(args.get(i + 1).map(String::as_str).unwrap_or("sockwq"))?;
         return serve(kind, arg(&args, "--port", 0u16)?);
@@ -378,44 +389,49 @@ fn main() -> io::Result<()> {
             let kind = samples[idx].0;
             let s = run_one(kind, conns, secs)?;
             eprintln!(
-                "round {} {:>22}: {:>9.0} msgs/s {:>6.2} µs CPU/msg",
+                "round {} {:>22}: {:>9.0} msgs/s {:>6.2} µs CPU/msg ({:.2} user)",
                 round + 1,
                 kind.name(),
                 s.msgs_per_sec,
-                s.cpu_us_per_msg
+                s.cpu_us_per_msg,
+                s.user_us_per_msg
             );
             samples[idx].1.push(s);
         }
     }
-    let med: Vec<(Kind, f64, f64)> = samples
+    let med: Vec<(Kind, f64, f64, f64)> = samples
         .into_iter()
         .map(|(k, s)| {
             let rate = median(s.iter().map(|x| x.msgs_per_sec).collect());
             let cpu = median(s.iter().map(|x| x.cpu_us_per_msg).collect());
-            (k, rate, cpu)
+            let user = median(s.iter().map(|x| x.user_us_per_msg).collect());
+            (k, rate, cpu, user)
         })
         .collect();
     let base = |k: Kind| med.iter().find(|m| m.0 == k).expect("all kinds ran");
-    let (_, ct_rate, ct_cpu) = *base(Kind::TokioCurrentThread);
-    let (_, mt_rate, mt_cpu) = *base(Kind::TokioMultiThread);
+    let (_, ct_rate, ct_cpu, ct_user) = *base(Kind::TokioCurrentThread);
+    let (_, mt_rate, mt_cpu, mt_user) = *base(Kind::TokioMultiThread);
     println!();
     println!(
-        "| server | msgs/s (median) | server CPU µs/msg (median) | msgs/s vs tokio ct | vs tokio mt | CPU/msg vs tokio ct | vs tokio mt |"
+        "| server | msgs/s | server CPU µs/msg | of it user | msgs/s vs tokio ct / mt | CPU/msg vs tokio ct / mt | user/msg vs tokio ct / mt |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|");
-    for (k, rate, cpu) in &med {
+    for (k, rate, cpu, user) in &med {
         println!(
-            "| {} | {:.0} | {:.2} | {:.2}x | {:.2}x | {:.2}x | {:.2}x |",
+            "| {} | {:.0} | {:.2} | {:.2} | {:.2}x / {:.2}x | {:.2}x / {:.2}x | {:.2}x / {:.2}x |",
             k.name(),
             rate,
             cpu,
+            user,
             rate / ct_rate,
             rate / mt_rate,
             cpu / ct_cpu,
-            cpu / mt_cpu
+            cpu / mt_cpu,
+            user / ct_user,
+            user / mt_user
         );
     }
     println!();
-    println!("(CPU/msg ratios below 1.00x mean sockwq spends less server CPU per message.)");
+    println!("(medians of the rounds; CPU ratios below 1.00x mean less server CPU per message than tokio)");
     Ok(())
 }
