@@ -115,6 +115,7 @@ impl<S: AsFd> Evented<S> {
         })
     }
 
+    #[cfg(feature = "tokio")]
     /// Reads from a stream socket into possibly uninitialized memory
     /// (tokio's `ReadBuf`): the buffer is never zeroed first.
     pub(crate) fn poll_read_uninit(
