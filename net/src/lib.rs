@@ -15,5 +15,5 @@ pub mod unix;
 
 pub use addr::{ToSocketAddrs, lookup_host};
 pub use tcp::{TcpListener, TcpSocket, TcpStream};
-pub use unix::{UnixDatagram, UnixListener, UnixStream};
 pub use udp::UdpSocket;
+pub use unix::{UnixDatagram, UnixListener, UnixStream};
