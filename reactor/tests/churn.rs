@@ -8,20 +8,17 @@
 //! `SOCKWQ_CHURN_CYCLES` overrides the number of cycles (default 50,000).
 //! One test per binary: it counts `/proc/self/fd`.
 
+mod support;
+
 use std::io::Write;
-use std::os::unix::net::UnixStream;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Context;
 use std::thread;
 use std::time::Duration;
 
 use futures::task::noop_waker;
-use sockwq_reactor::{Interest, Reactor};
+use sockwq_reactor::Interest;
 
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
+use support::{Driver, open_fds, pair};
 
 #[test]
 fn churn_with_events_in_flight() {
@@ -31,16 +28,8 @@ fn churn_with_events_in_flight() {
         .unwrap_or(50_000);
     let fds_before = open_fds();
 
-    let mut reactor = Reactor::new().unwrap();
-    let handle = reactor.handle();
-    let stop = Arc::new(AtomicBool::new(false));
-    let s = stop.clone();
-    let turner = thread::spawn(move || {
-        while !s.load(Ordering::Acquire) {
-            reactor.turn(Some(Duration::from_millis(5))).unwrap();
-        }
-        reactor
-    });
+    let turner = Driver::start(Duration::from_millis(5));
+    let handle = turner.handle.clone();
 
     let workers: Vec<_> = (0..2)
         .map(|w| {
@@ -49,9 +38,7 @@ fn churn_with_events_in_flight() {
                 let waker = noop_waker();
                 let mut cx = Context::from_waker(&waker);
                 for i in 0..cycles / 2 {
-                    let (a, mut b) = UnixStream::pair().unwrap();
-                    a.set_nonblocking(true).unwrap();
-                    b.set_nonblocking(true).unwrap();
+                    let (a, mut b) = pair();
                     let reg = handle.register(&a).unwrap();
                     // An event in flight for this source, dispatched (maybe) by
                     // the turner while we deregister below.
@@ -75,9 +62,7 @@ fn churn_with_events_in_flight() {
     for w in workers {
         w.join().expect("churn worker panicked");
     }
-    stop.store(true, Ordering::Release);
-    handle.wake();
-    let mut reactor = turner.join().expect("turner panicked");
+    let mut reactor = turner.stop();
     // Two more turns end every pending grace period.
     reactor.turn(Some(Duration::ZERO)).unwrap();
     reactor.turn(Some(Duration::ZERO)).unwrap();

@@ -2,9 +2,10 @@
 //! dispatch and readiness, per-direction ticks, many waiters, shutdown,
 //! stats.
 
+mod support;
+
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, BorrowedFd};
-use std::os::unix::net::UnixStream;
 use std::sync::mpsc;
 use std::task::{Context, Poll};
 use std::thread;
@@ -13,14 +14,9 @@ use std::time::Duration;
 use futures::task::noop_waker;
 use sockwq_reactor::{Async, Handle, Interest, Reactor, Ready};
 
-const SEC: Option<Duration> = Some(Duration::from_secs(1));
+use support::pair;
 
-fn pair() -> (UnixStream, UnixStream) {
-    let (a, b) = UnixStream::pair().unwrap();
-    a.set_nonblocking(true).unwrap();
-    b.set_nonblocking(true).unwrap();
-    (a, b)
-}
+const SEC: Option<Duration> = Some(Duration::from_secs(1));
 
 /// Turns until `cond` holds (bounded: 100 turns of up to 1 s).
 fn turn_until(r: &mut Reactor, mut cond: impl FnMut(&Reactor) -> bool) {

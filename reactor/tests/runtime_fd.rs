@@ -2,9 +2,10 @@
 //! test (test binaries run in their own process; tests of one binary run
 //! concurrently and would disturb the count).
 
+mod support;
+
 use std::io::Read;
 use std::os::unix::net::UnixStream;
-use std::panic::AssertUnwindSafe;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -12,9 +13,7 @@ use futures_util::io::AsyncReadExt;
 use sockwq_reactor::Async;
 use sockwq_reactor::runtime::{Runtime, time};
 
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
+use support::{open_fds, with_watchdog};
 
 /// Polls (bounded) until the fd count is `want`; returns the last count.
 fn wait_for_fds(want: usize) -> usize {
@@ -25,21 +24,6 @@ fn wait_for_fds(want: usize) -> usize {
             return n;
         }
         std::thread::sleep(Duration::from_millis(2));
-    }
-}
-
-fn with_watchdog<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let t = std::thread::spawn(move || {
-        let _ = tx.send(std::panic::catch_unwind(AssertUnwindSafe(f)));
-    });
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(Ok(v)) => {
-            t.join().unwrap();
-            v
-        }
-        Ok(Err(p)) => std::panic::resume_unwind(p),
-        Err(_) => panic!("watchdog: the test did not finish within {secs} s"),
     }
 }
 

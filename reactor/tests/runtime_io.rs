@@ -2,11 +2,12 @@
 //! never stops yielding, cancellation closing sockets, prompt shutdown
 //! with tasks blocked on IO, and a `run_per_core` SO_REUSEPORT echo server.
 
+mod support;
+
 use std::future::poll_fn;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
-use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::task::Poll;
@@ -16,20 +17,7 @@ use futures_util::io::{AsyncReadExt, AsyncWriteExt};
 use sockwq_reactor::Async;
 use sockwq_reactor::runtime::{Runtime, spawn, spawn_local, time};
 
-fn with_watchdog<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let t = std::thread::spawn(move || {
-        let _ = tx.send(std::panic::catch_unwind(AssertUnwindSafe(f)));
-    });
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(Ok(v)) => {
-            t.join().unwrap();
-            v
-        }
-        Ok(Err(p)) => std::panic::resume_unwind(p),
-        Err(_) => panic!("watchdog: the test did not finish within {secs} s"),
-    }
-}
+use support::with_watchdog;
 
 async fn yield_now() {
     let mut yielded = false;

@@ -1,6 +1,7 @@
 //! Runtime: spawning, joining, panics, abort, detach, shutdown.
 
-use std::panic::AssertUnwindSafe;
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -8,22 +9,7 @@ use std::time::{Duration, Instant};
 
 use sockwq_reactor::runtime::{Runtime, block_on, spawn, spawn_local, time};
 
-/// Runs `f` on its own thread and fails the test if it takes longer than
-/// `secs` instead of hanging the suite.
-fn with_watchdog<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let t = std::thread::spawn(move || {
-        let _ = tx.send(std::panic::catch_unwind(AssertUnwindSafe(f)));
-    });
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(Ok(v)) => {
-            t.join().unwrap();
-            v
-        }
-        Ok(Err(p)) => std::panic::resume_unwind(p),
-        Err(_) => panic!("watchdog: the test did not finish within {secs} s (lost wake-up?)"),
-    }
-}
+use support::with_watchdog;
 
 fn rt(n: usize) -> Runtime {
     Runtime::builder().worker_threads(n).build().unwrap()

@@ -1,29 +1,16 @@
 //! Runtime timers: order, never before the deadline, sub-millisecond
 //! sleeps, timeout, interval. Only lower bounds on time are asserted.
 
+mod support;
+
 use std::cell::RefCell;
-use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use sockwq_reactor::runtime::{Runtime, block_on, spawn, spawn_local, time};
 
-fn with_watchdog<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let t = std::thread::spawn(move || {
-        let _ = tx.send(std::panic::catch_unwind(AssertUnwindSafe(f)));
-    });
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(Ok(v)) => {
-            t.join().unwrap();
-            v
-        }
-        Ok(Err(p)) => std::panic::resume_unwind(p),
-        Err(_) => panic!("watchdog: the test did not finish within {secs} s"),
-    }
-}
+use support::with_watchdog;
 
 /// A small deterministic generator (no rand dependency).
 fn lcg(seed: &mut u64) -> u64 {

@@ -1,8 +1,9 @@
 //! Runtime: wakes between workers. Every wake here is needed for progress,
 //! so a lost one hangs the test, and the watchdog turns that into a failure.
 
+mod support;
+
 use std::future::poll_fn;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -12,20 +13,7 @@ use std::time::{Duration, Instant};
 use futures_util::task::AtomicWaker;
 use sockwq_reactor::runtime::{Runtime, spawn};
 
-fn with_watchdog<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let t = std::thread::spawn(move || {
-        let _ = tx.send(std::panic::catch_unwind(AssertUnwindSafe(f)));
-    });
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(Ok(v)) => {
-            t.join().unwrap();
-            v
-        }
-        Ok(Err(p)) => std::panic::resume_unwind(p),
-        Err(_) => panic!("watchdog: the test did not finish within {secs} s (lost wake-up?)"),
-    }
-}
+use support::with_watchdog;
 
 /// Wakes that a sleeping task needed and got, over all tests of this file.
 static DELIVERED: AtomicU64 = AtomicU64::new(0);

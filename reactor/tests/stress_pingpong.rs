@@ -7,15 +7,20 @@
 //! `SOCKWQ_STRESS_ROUNDS` overrides the number of round trips (default
 //! 200,000 per test).
 
+mod support;
+
+use std::future::Future;
 use std::io::{self, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use futures::io::{AsyncReadExt, AsyncWriteExt};
-use sockwq_reactor::{Async, Handle, Interest, Reactor, Stats};
+use sockwq_reactor::{Async, Interest, Stats};
+
+use support::Driver;
 
 fn rounds() -> u64 {
     std::env::var("SOCKWQ_STRESS_ROUNDS")
@@ -24,48 +29,28 @@ fn rounds() -> u64 {
         .unwrap_or(200_000)
 }
 
-/// A reactor turned by its own thread until dropped; returns its stats.
-struct Driver {
-    handle: Handle,
-    stop: Arc<AtomicBool>,
-    thread: Option<thread::JoinHandle<Stats>>,
-}
-
-impl Driver {
-    fn start() -> Driver {
-        let mut reactor = Reactor::new().unwrap();
-        let handle = reactor.handle();
-        let stop = Arc::new(AtomicBool::new(false));
-        let s = stop.clone();
-        let thread = thread::spawn(move || {
-            while !s.load(Ordering::Acquire) {
-                reactor.turn(Some(Duration::from_millis(50))).unwrap();
-            }
-            reactor.stats()
-        });
-        Driver {
-            handle,
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    fn stop(mut self) -> Stats {
-        self.stop.store(true, Ordering::Release);
-        self.handle.wake();
-        self.thread.take().unwrap().join().unwrap()
-    }
-}
-
-/// Runs `a` and `b` on two threads; fails if `progress` stalls for 30 s.
-fn with_watchdog(
-    progress: Arc<AtomicU64>,
+/// Ping-pongs `total` round trips over a socketpair registered with a
+/// reactor turned by its own thread: `pinger` drives one end and stores
+/// the round trips done in its counter, `ponger` the other end, each on
+/// its own thread and executor. Fails if that count stalls for 30 s, or
+/// ends short of `total`. Returns the reactor's stats.
+fn ping_pong<P, Q>(
     total: u64,
-    a: impl FnOnce() + Send + 'static,
-    b: impl FnOnce() + Send + 'static,
-) {
-    let ta = thread::spawn(a);
-    let tb = thread::spawn(b);
+    pinger: impl FnOnce(Async<UnixStream>, Arc<AtomicU64>) -> P + Send + 'static,
+    ponger: impl FnOnce(Async<UnixStream>) -> Q + Send + 'static,
+) -> Stats
+where
+    P: Future<Output = ()>,
+    Q: Future<Output = ()>,
+{
+    let driver = Driver::start(Duration::from_millis(50));
+    let (a, b) = UnixStream::pair().unwrap();
+    let a = Async::with_handle(a, &driver.handle).unwrap();
+    let b = Async::with_handle(b, &driver.handle).unwrap();
+    let progress = Arc::new(AtomicU64::new(0));
+    let p = progress.clone();
+    let ta = thread::spawn(move || futures::executor::block_on(pinger(a, p)));
+    let tb = thread::spawn(move || futures::executor::block_on(ponger(b)));
     let mut last = 0;
     let mut since = Instant::now();
     loop {
@@ -84,43 +69,32 @@ fn with_watchdog(
     ta.join().expect("pinger panicked");
     tb.join().expect("ponger panicked");
     assert_eq!(progress.load(Ordering::Relaxed), total);
+    driver.stop().stats()
 }
 
 /// The `poll_read`/`poll_write` path: per-direction waker slots.
 #[test]
 fn ping_pong_through_waker_slots() {
     let n = rounds();
-    let driver = Driver::start();
-    let (a, b) = UnixStream::pair().unwrap();
-    let mut a = Async::with_handle(a, &driver.handle).unwrap();
-    let mut b = Async::with_handle(b, &driver.handle).unwrap();
-    let progress = Arc::new(AtomicU64::new(0));
-    let p = progress.clone();
-    with_watchdog(
-        progress,
+    let stats = ping_pong(
         n,
-        move || {
-            futures::executor::block_on(async {
-                let mut buf = [0u8; 1];
-                for i in 0..n {
-                    a.write_all(&[i as u8]).await.unwrap();
-                    a.read_exact(&mut buf).await.unwrap();
-                    assert_eq!(buf[0], (i as u8).wrapping_add(1));
-                    p.store(i + 1, Ordering::Relaxed);
-                }
-            })
+        move |mut a, p| async move {
+            let mut buf = [0u8; 1];
+            for i in 0..n {
+                a.write_all(&[i as u8]).await.unwrap();
+                a.read_exact(&mut buf).await.unwrap();
+                assert_eq!(buf[0], (i as u8).wrapping_add(1));
+                p.store(i + 1, Ordering::Relaxed);
+            }
         },
-        move || {
-            futures::executor::block_on(async {
-                let mut buf = [0u8; 1];
-                for _ in 0..n {
-                    b.read_exact(&mut buf).await.unwrap();
-                    b.write_all(&[buf[0].wrapping_add(1)]).await.unwrap();
-                }
-            })
+        move |mut b| async move {
+            let mut buf = [0u8; 1];
+            for _ in 0..n {
+                b.read_exact(&mut buf).await.unwrap();
+                b.write_all(&[buf[0].wrapping_add(1)]).await.unwrap();
+            }
         },
     );
-    let stats = driver.stop();
     assert!(
         stats.wakeups >= n,
         "expected at least one wake per round trip: {stats:?}"
@@ -151,37 +125,25 @@ async fn read_exact_via_futures(io: &Async<UnixStream>, buf: &mut [u8]) -> io::R
 #[test]
 fn ping_pong_through_rcu_wait_queue() {
     let n = rounds() / 2;
-    let driver = Driver::start();
-    let (a, b) = UnixStream::pair().unwrap();
-    let a = Async::with_handle(a, &driver.handle).unwrap();
-    let b = Async::with_handle(b, &driver.handle).unwrap();
-    let progress = Arc::new(AtomicU64::new(0));
-    let p = progress.clone();
-    with_watchdog(
-        progress,
+    let stats = ping_pong(
         n,
-        move || {
-            futures::executor::block_on(async {
-                let mut buf = [0u8; 4];
-                for i in 0..n {
-                    a.get_ref().write_all(&(i as u32).to_le_bytes()).unwrap();
-                    read_exact_via_futures(&a, &mut buf).await.unwrap();
-                    assert_eq!(u32::from_le_bytes(buf), i as u32 ^ 0xffff_ffff);
-                    p.store(i + 1, Ordering::Relaxed);
-                }
-            })
+        move |a, p| async move {
+            let mut buf = [0u8; 4];
+            for i in 0..n {
+                a.get_ref().write_all(&(i as u32).to_le_bytes()).unwrap();
+                read_exact_via_futures(&a, &mut buf).await.unwrap();
+                assert_eq!(u32::from_le_bytes(buf), i as u32 ^ 0xffff_ffff);
+                p.store(i + 1, Ordering::Relaxed);
+            }
         },
-        move || {
-            futures::executor::block_on(async {
-                let mut buf = [0u8; 4];
-                for _ in 0..n {
-                    read_exact_via_futures(&b, &mut buf).await.unwrap();
-                    let v = u32::from_le_bytes(buf) ^ 0xffff_ffff;
-                    b.get_ref().write_all(&v.to_le_bytes()).unwrap();
-                }
-            })
+        move |b| async move {
+            let mut buf = [0u8; 4];
+            for _ in 0..n {
+                read_exact_via_futures(&b, &mut buf).await.unwrap();
+                let v = u32::from_le_bytes(buf) ^ 0xffff_ffff;
+                b.get_ref().write_all(&v.to_le_bytes()).unwrap();
+            }
         },
     );
-    let stats = driver.stop();
     assert!(stats.rcu_updates > 0, "{stats:?}");
 }
