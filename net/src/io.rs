@@ -6,6 +6,10 @@
 //! `recv` (or `send`) per message and no trailing `EAGAIN` syscall. Sends
 //! carry `MSG_NOSIGNAL`: writing to a reset peer is an `io::Error`, never a
 //! `SIGPIPE`.
+//!
+//! The public socket types are thin: their readiness and `try_*` methods
+//! come from [`evented_methods!`], their `AsyncRead`/`AsyncWrite` impls
+//! from [`impl_read_io!`]/[`impl_write_io!`], and both forward here.
 
 use std::fmt;
 use std::future::poll_fn;
@@ -14,7 +18,7 @@ use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{Context, Poll};
 
-use socket2::SockRef;
+use socket2::{SockAddr, SockRef};
 use sockwq_reactor::{Handle, Interest, Ready, Registration, Source};
 
 /// A non-blocking socket registered with a reactor.
@@ -73,9 +77,31 @@ impl<S: AsFd> Evented<S> {
         Ok(sock)
     }
 
+    // ---- readiness ------------------------------------------------------
+
     /// Waits for any of `interest`; returns what is ready.
     pub(crate) async fn ready(&self, interest: Interest) -> io::Result<Ready> {
         Ok(self.reg.ready(interest).await?.ready())
+    }
+
+    /// Waits until the socket is readable.
+    pub(crate) async fn readable(&self) -> io::Result<()> {
+        self.ready(Interest::READABLE).await.map(drop)
+    }
+
+    /// Waits until the socket is writable.
+    pub(crate) async fn writable(&self) -> io::Result<()> {
+        self.ready(Interest::WRITABLE).await.map(drop)
+    }
+
+    /// Polls for read readiness (the single-waiter read slot).
+    pub(crate) fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.reg.poll_read_ready(cx).map_ok(drop)
+    }
+
+    /// Polls for write readiness (the single-waiter write slot).
+    pub(crate) fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.reg.poll_write_ready(cx).map_ok(drop)
     }
 
     /// `tokio`-style `try_io`: runs `f` only if ready for `interest`;
@@ -115,19 +141,26 @@ impl<S: AsFd> Evented<S> {
         })
     }
 
+    /// Reads from a stream socket into a tokio `ReadBuf`'s unfilled part,
+    /// which is never zeroed first.
     #[cfg(feature = "tokio")]
-    /// Reads from a stream socket into possibly uninitialized memory
-    /// (tokio's `ReadBuf`): the buffer is never zeroed first.
-    pub(crate) fn poll_read_uninit(
+    pub(crate) fn poll_read_buf(
         &self,
         cx: &mut Context<'_>,
-        buf: &mut [MaybeUninit<u8>],
-    ) -> Poll<io::Result<usize>> {
-        let want = buf.len();
-        self.reg.poll_io_drain(cx, Interest::READABLE, || {
-            let n = self.sock_ref().recv(buf)?;
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        // SAFETY: we only hand the unfilled part to `recv`, which writes bytes
+        // and never de-initializes any.
+        let unfilled = unsafe { buf.unfilled_mut() };
+        let want = unfilled.len();
+        let n = std::task::ready!(self.reg.poll_io_drain(cx, Interest::READABLE, || {
+            let n = self.sock_ref().recv(unfilled)?;
             Ok((n, n > 0 && n < want))
-        })
+        }))?;
+        // SAFETY: `recv` initialized the first `n` bytes of the unfilled part.
+        unsafe { buf.assume_init(n) };
+        buf.advance(n);
+        Poll::Ready(Ok(()))
     }
 
     pub(crate) fn poll_read_vectored(
@@ -152,10 +185,30 @@ impl<S: AsFd> Evented<S> {
             .try_io(Interest::READABLE, || (&*self.sock_ref()).read_vectored(bufs))
     }
 
+    /// `try_read` into `buf`'s spare capacity (not zeroed first).
+    pub(crate) fn try_read_buf<B: bytes::BufMut + ?Sized>(&self, buf: &mut B) -> io::Result<usize> {
+        self.reg.try_io(Interest::READABLE, || self.recv_buf_now(buf))
+    }
+
     /// Peeks at a stream socket's queued bytes.
     pub(crate) fn poll_peek(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         self.reg
             .poll_io(cx, Interest::READABLE, || self.sock_ref().peek(as_uninit(buf)))
+    }
+
+    /// Peeks at a stream socket's queued bytes into a tokio `ReadBuf`'s
+    /// unfilled part (never zeroed first); returns how many were copied.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn poll_peek_read_buf(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<usize>> {
+        self.poll_io(cx, Interest::READABLE, || {
+            // SAFETY: the closure is a `recv(MSG_PEEK)`, which only writes
+            // received bytes and returns how many.
+            unsafe { recv_into_read_buf(buf, |b| self.sock_ref().peek(b).map(|n| (n, n))) }
+        })
     }
 
     // ---- stream writes ------------------------------------------------
@@ -195,6 +248,76 @@ impl<S: AsFd> Evented<S> {
             self.sock_ref().send_vectored_with_flags(bufs, libc::MSG_NOSIGNAL)
         })
     }
+
+    // ---- datagram receives into caller-owned buffers ------------------
+
+    /// Receives a datagram into `buf`'s spare capacity.
+    pub(crate) async fn recv_buf<B: bytes::BufMut + ?Sized>(&self, buf: &mut B) -> io::Result<usize> {
+        self.async_io(Interest::READABLE, || self.recv_buf_now(buf)).await
+    }
+
+    /// Receives a datagram and its sender into `buf`'s spare capacity
+    /// without waiting.
+    pub(crate) fn try_recv_buf_from<B: bytes::BufMut + ?Sized>(
+        &self,
+        buf: &mut B,
+    ) -> io::Result<(usize, SockAddr)> {
+        self.try_io(Interest::READABLE, || self.recv_buf_from_now(buf))
+    }
+
+    /// Receives a datagram and its sender into `buf`'s spare capacity.
+    pub(crate) async fn recv_buf_from<B: bytes::BufMut + ?Sized>(
+        &self,
+        buf: &mut B,
+    ) -> io::Result<(usize, SockAddr)> {
+        self.async_io(Interest::READABLE, || self.recv_buf_from_now(buf))
+            .await
+    }
+
+    /// Polls to receive a datagram into a tokio `ReadBuf`'s unfilled part
+    /// (never zeroed first).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn poll_recv(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.poll_io(cx, Interest::READABLE, || {
+            // SAFETY: the closure is a `recv`, which only writes received
+            // bytes and returns how many.
+            unsafe { recv_into_read_buf(buf, |b| self.sock_ref().recv(b).map(|n| (n, ()))) }
+        })
+    }
+
+    /// Polls to receive a datagram and its sender into a tokio `ReadBuf`'s
+    /// unfilled part (never zeroed first).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn poll_recv_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<SockAddr>> {
+        self.poll_io(cx, Interest::READABLE, || {
+            // SAFETY: the closure is a `recvfrom`, which only writes
+            // received bytes and returns how many.
+            unsafe { recv_into_read_buf(buf, |b| self.sock_ref().recv_from(b)) }
+        })
+    }
+
+    /// One `recv` into `buf`'s spare capacity, advancing `buf` past it.
+    fn recv_buf_now<B: bytes::BufMut + ?Sized>(&self, buf: &mut B) -> io::Result<usize> {
+        // SAFETY: the closure is a `recv`, which only writes received bytes
+        // and returns how many.
+        let (n, ()) = unsafe { recv_into_buf_mut(buf, |b| self.sock_ref().recv(b).map(|n| (n, ()))) }?;
+        Ok(n)
+    }
+
+    /// One `recvfrom` into `buf`'s spare capacity, advancing `buf` past it.
+    fn recv_buf_from_now<B: bytes::BufMut + ?Sized>(&self, buf: &mut B) -> io::Result<(usize, SockAddr)> {
+        // SAFETY: the closure is a `recvfrom`, which only writes received
+        // bytes and returns how many.
+        unsafe { recv_into_buf_mut(buf, |b| self.sock_ref().recv_from(b)) }
+    }
 }
 
 impl<S: AsFd> AsFd for Evented<S> {
@@ -217,31 +340,9 @@ pub(crate) fn as_uninit(buf: &mut [u8]) -> &mut [MaybeUninit<u8>] {
     unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) }
 }
 
-/// Reads into a tokio `ReadBuf`'s unfilled part without zeroing it.
-#[cfg(feature = "tokio")]
-pub(crate) fn poll_read_buf<S: AsFd>(
-    ev: &Evented<S>,
-    cx: &mut Context<'_>,
-    buf: &mut tokio::io::ReadBuf<'_>,
-) -> Poll<io::Result<()>> {
-    // SAFETY: we only hand the unfilled part to `recv`, which writes bytes
-    // and never de-initializes any.
-    let unfilled = unsafe { buf.unfilled_mut() };
-    match ev.poll_read_uninit(cx, unfilled) {
-        Poll::Ready(Ok(n)) => {
-            // SAFETY: `recv` initialized the first `n` bytes of the unfilled part.
-            unsafe { buf.assume_init(n) };
-            buf.advance(n);
-            Poll::Ready(Ok(()))
-        }
-        Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-        Poll::Pending => Poll::Pending,
-    }
-}
-
 /// Runs a receive `f` on `buf`'s unfilled part (never zeroed first) and
 /// marks the bytes it wrote as filled; returns `f`'s extra result (say,
-/// the sender's address). For datagram sockets' tokio-style `poll_recv*`.
+/// the sender's address). For tokio-style `poll_recv*`/`poll_peek*`.
 ///
 /// # Safety
 ///
@@ -270,7 +371,7 @@ pub(crate) unsafe fn recv_into_read_buf<R>(
 ///
 /// As [`recv_into_read_buf`]: `f` only writes initialized bytes and, on
 /// success, returns `n` such that it initialized the first `n` bytes.
-pub(crate) unsafe fn recv_into_buf_mut<B: bytes::BufMut + ?Sized, R>(
+unsafe fn recv_into_buf_mut<B: bytes::BufMut + ?Sized, R>(
     buf: &mut B,
     f: impl FnOnce(&mut [MaybeUninit<u8>]) -> io::Result<(usize, R)>,
 ) -> io::Result<(usize, R)> {
@@ -283,119 +384,204 @@ pub(crate) unsafe fn recv_into_buf_mut<B: bytes::BufMut + ?Sized, R>(
     Ok((n, r))
 }
 
-/// Implements futures-io's and (with the `tokio` feature) tokio's
-/// `AsyncRead`/`AsyncWrite` for a stream type by delegating to the
-/// [`Evented`] that `$get` returns.
+/// Defines public readiness and `try_*` methods (tokio's names, signatures
+/// and semantics) on a socket type, each forwarding to the [`Evented`]
+/// that `$io` returns (`$this` is `&self` there). Each type lists the
+/// methods it offers; each method is written once, in its arm below:
 ///
-/// `$ty` is the type (with lifetime generics if any), `$self` binds
-/// `&Self` inside `$get`, and `$shutdown` shuts the write half down
-/// (`poll_close` / `poll_shutdown`).
-macro_rules! impl_stream_io {
-    ([$($gen:tt)*] $ty:ty, |$this:ident| $get:expr, |$sd:ident| $shutdown:expr) => {
-        impl<$($gen)*> futures_io::AsyncRead for $ty {
-            fn poll_read(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-                buf: &mut [u8],
-            ) -> std::task::Poll<std::io::Result<usize>> {
-                let $this = &*self;
-                $get.poll_read(cx, buf)
-            }
-            fn poll_read_vectored(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-                bufs: &mut [std::io::IoSliceMut<'_>],
-            ) -> std::task::Poll<std::io::Result<usize>> {
-                let $this = &*self;
-                $get.poll_read_vectored(cx, bufs)
-            }
-        }
+/// ```ignore
+/// impl TcpStream {
+///     evented_methods!(|this| &this.io; ready, readable, try_read);
+/// }
+/// ```
+macro_rules! evented_methods {
+    (|$this:ident| $io:expr; $($method:ident),+ $(,)?) => {
+        $( $crate::io::evented_methods!(@$method |$this| $io); )+
+    };
 
-        impl<$($gen)*> futures_io::AsyncWrite for $ty {
-            fn poll_write(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-                buf: &[u8],
-            ) -> std::task::Poll<std::io::Result<usize>> {
-                let $this = &*self;
-                $get.poll_write(cx, buf)
-            }
-            fn poll_write_vectored(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-                bufs: &[std::io::IoSlice<'_>],
-            ) -> std::task::Poll<std::io::Result<usize>> {
-                let $this = &*self;
-                $get.poll_write_vectored(cx, bufs)
-            }
-            fn poll_flush(
-                self: std::pin::Pin<&mut Self>,
-                _cx: &mut std::task::Context<'_>,
-            ) -> std::task::Poll<std::io::Result<()>> {
-                std::task::Poll::Ready(Ok(()))
-            }
-            fn poll_close(
-                self: std::pin::Pin<&mut Self>,
-                _cx: &mut std::task::Context<'_>,
-            ) -> std::task::Poll<std::io::Result<()>> {
-                let $sd = &*self;
-                std::task::Poll::Ready($shutdown)
-            }
+    // ---- readiness, every socket type ----
+    (@ready |$this:ident| $io:expr) => {
+        /// Waits for any of the requested readiness; returns what is ready.
+        ///
+        /// Takes sockwq's [`Interest`](sockwq_reactor::Interest) or tokio's
+        /// `Interest`. Any number of tasks may wait at once. The readiness
+        /// may be a false positive: the next `try_*` call may still return
+        /// `WouldBlock`.
+        pub async fn ready(
+            &self,
+            interest: impl Into<sockwq_reactor::Interest>,
+        ) -> std::io::Result<sockwq_reactor::Ready> {
+            let $this = self;
+            $io.ready(interest.into()).await
         }
-
-        #[cfg(feature = "tokio")]
-        impl<$($gen)*> tokio::io::AsyncRead for $ty {
-            fn poll_read(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-                buf: &mut tokio::io::ReadBuf<'_>,
-            ) -> std::task::Poll<std::io::Result<()>> {
-                let $this = &*self;
-                $crate::io::poll_read_buf($get, cx, buf)
-            }
+    };
+    (@readable |$this:ident| $io:expr) => {
+        /// Waits until the socket is readable (data, end of stream or an
+        /// error), so that a `try_*` read or receive may succeed.
+        pub async fn readable(&self) -> std::io::Result<()> {
+            let $this = self;
+            $io.readable().await
         }
+    };
+    (@writable |$this:ident| $io:expr) => {
+        /// Waits until the socket is writable, so that a `try_*` write or
+        /// send may succeed.
+        pub async fn writable(&self) -> std::io::Result<()> {
+            let $this = self;
+            $io.writable().await
+        }
+    };
+    (@poll_read_ready |$this:ident| $io:expr) => {
+        /// Polls for read readiness. On `Pending`, the waker is woken when
+        /// the socket becomes readable; only the last task to poll is
+        /// guaranteed a wakeup.
+        pub fn poll_read_ready(
+            &self,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            let $this = self;
+            $io.poll_read_ready(cx)
+        }
+    };
+    (@poll_write_ready |$this:ident| $io:expr) => {
+        /// Polls for write readiness. On `Pending`, the waker is woken when
+        /// the socket becomes writable; only the last task to poll is
+        /// guaranteed a wakeup.
+        pub fn poll_write_ready(
+            &self,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            let $this = self;
+            $io.poll_write_ready(cx)
+        }
+    };
+    (@poll_recv_ready |$this:ident| $io:expr) => {
+        /// Polls for receive readiness. On `Pending`, the waker is woken
+        /// when a datagram can be received; only the last task to poll is
+        /// guaranteed a wakeup.
+        pub fn poll_recv_ready(
+            &self,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            let $this = self;
+            $io.poll_read_ready(cx)
+        }
+    };
+    (@poll_send_ready |$this:ident| $io:expr) => {
+        /// Polls for send readiness. On `Pending`, the waker is woken when
+        /// the socket can send; only the last task to poll is guaranteed a
+        /// wakeup.
+        pub fn poll_send_ready(
+            &self,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            let $this = self;
+            $io.poll_write_ready(cx)
+        }
+    };
+    (@try_io |$this:ident| $io:expr) => {
+        /// Runs a user IO operation `f` on the socket if it is ready for
+        /// `interest`; if `f` returns `WouldBlock`, that readiness is
+        /// cleared. Returns `WouldBlock` without calling `f` if not ready
+        /// (as tokio's `try_io`).
+        ///
+        /// `f` should do its IO with raw syscalls on the fd (not with this
+        /// type's methods), and return `WouldBlock` only when a syscall did.
+        pub fn try_io<R>(
+            &self,
+            interest: impl Into<sockwq_reactor::Interest>,
+            f: impl FnOnce() -> std::io::Result<R>,
+        ) -> std::io::Result<R> {
+            let $this = self;
+            $io.try_io(interest.into(), f)
+        }
+    };
+    (@async_io |$this:ident| $io:expr) => {
+        /// Waits for `interest` and runs `f` until it returns anything but
+        /// `WouldBlock` (clearing readiness on each `WouldBlock`), as
+        /// tokio's `async_io`. Use one interest (readable or writable).
+        pub async fn async_io<R>(
+            &self,
+            interest: impl Into<sockwq_reactor::Interest>,
+            f: impl FnMut() -> std::io::Result<R>,
+        ) -> std::io::Result<R> {
+            let $this = self;
+            $io.async_io(interest.into(), f).await
+        }
+    };
 
-        #[cfg(feature = "tokio")]
-        impl<$($gen)*> tokio::io::AsyncWrite for $ty {
-            fn poll_write(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-                buf: &[u8],
-            ) -> std::task::Poll<std::io::Result<usize>> {
-                let $this = &*self;
-                $get.poll_write(cx, buf)
-            }
-            fn poll_write_vectored(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-                bufs: &[std::io::IoSlice<'_>],
-            ) -> std::task::Poll<std::io::Result<usize>> {
-                let $this = &*self;
-                $get.poll_write_vectored(cx, bufs)
-            }
-            fn is_write_vectored(&self) -> bool {
-                true
-            }
-            fn poll_flush(
-                self: std::pin::Pin<&mut Self>,
-                _cx: &mut std::task::Context<'_>,
-            ) -> std::task::Poll<std::io::Result<()>> {
-                std::task::Poll::Ready(Ok(()))
-            }
-            fn poll_shutdown(
-                self: std::pin::Pin<&mut Self>,
-                _cx: &mut std::task::Context<'_>,
-            ) -> std::task::Poll<std::io::Result<()>> {
-                let $sd = &*self;
-                std::task::Poll::Ready($shutdown)
-            }
+    // ---- stream reads and writes ----
+    (@try_read |$this:ident| $io:expr) => {
+        /// Tries to read into `buf` without waiting; `WouldBlock` if no
+        /// data is queued (and then read readiness is cleared). `Ok(0)`
+        /// means end of stream (or an empty `buf`).
+        pub fn try_read(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let $this = self;
+            $io.try_read(buf)
+        }
+    };
+    (@try_read_vectored |$this:ident| $io:expr) => {
+        /// Like [`try_read`](Self::try_read), into several buffers with one
+        /// `readv`.
+        pub fn try_read_vectored(
+            &self,
+            bufs: &mut [std::io::IoSliceMut<'_>],
+        ) -> std::io::Result<usize> {
+            let $this = self;
+            $io.try_read_vectored(bufs)
+        }
+    };
+    (@try_read_buf |$this:ident| $io:expr) => {
+        /// Like [`try_read`](Self::try_read), appending to a
+        /// [`bytes::BufMut`] (its spare capacity is not zeroed first).
+        pub fn try_read_buf<B: bytes::BufMut>(&self, buf: &mut B) -> std::io::Result<usize> {
+            let $this = self;
+            $io.try_read_buf(buf)
+        }
+    };
+    (@try_write |$this:ident| $io:expr) => {
+        /// Tries to write `buf` without waiting (`send` with
+        /// `MSG_NOSIGNAL`); `WouldBlock` if the send buffer is full (and
+        /// then write readiness is cleared). Returns how many bytes were
+        /// written.
+        pub fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
+            let $this = self;
+            $io.try_write(buf)
+        }
+    };
+    (@try_write_vectored |$this:ident| $io:expr) => {
+        /// Like [`try_write`](Self::try_write), from several buffers with
+        /// one `sendmsg`.
+        pub fn try_write_vectored(&self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+            let $this = self;
+            $io.try_write_vectored(bufs)
+        }
+    };
+
+    // ---- datagram receives into a `BufMut` ----
+    (@try_recv_buf |$this:ident| $io:expr) => {
+        /// Receives a datagram into `buf`'s spare capacity (not zeroed
+        /// first) without waiting; truncated to that capacity.
+        /// `WouldBlock` if no datagram is queued.
+        pub fn try_recv_buf<B: bytes::BufMut>(&self, buf: &mut B) -> std::io::Result<usize> {
+            let $this = self;
+            $io.try_read_buf(buf)
+        }
+    };
+    (@recv_buf |$this:ident| $io:expr) => {
+        /// Receives a datagram into `buf`'s spare capacity (not zeroed
+        /// first); truncated to that capacity.
+        pub async fn recv_buf<B: bytes::BufMut>(&self, buf: &mut B) -> std::io::Result<usize> {
+            let $this = self;
+            $io.recv_buf(buf).await
         }
     };
 }
-pub(crate) use impl_stream_io;
+pub(crate) use evented_methods;
 
-/// Implements only the read side of [`impl_stream_io!`] (futures-io
-/// `AsyncRead` and, with the `tokio` feature, tokio's) — for read halves.
+/// Implements futures-io's and (with the `tokio` feature) tokio's
+/// `AsyncRead` for a stream type (or read half) by delegating to the
+/// [`Evented`] that `$get` returns (`$this` binds `&Self` there).
 macro_rules! impl_read_io {
     ([$($gen:tt)*] $ty:ty, |$this:ident| $get:expr) => {
         impl<$($gen)*> futures_io::AsyncRead for $ty {
@@ -425,17 +611,19 @@ macro_rules! impl_read_io {
                 buf: &mut tokio::io::ReadBuf<'_>,
             ) -> std::task::Poll<std::io::Result<()>> {
                 let $this = &*self;
-                $crate::io::poll_read_buf($get, cx, buf)
+                $get.poll_read_buf(cx, buf)
             }
         }
     };
 }
 pub(crate) use impl_read_io;
 
-/// Implements only the write side of [`impl_stream_io!`] (futures-io
-/// `AsyncWrite` and, with the `tokio` feature, tokio's) — for write halves.
-/// `$shutdown` runs with `$sd: &mut Self` (a half may record that it shut
-/// down).
+/// Implements futures-io's and (with the `tokio` feature) tokio's
+/// `AsyncWrite` for a stream type (or write half) by delegating to the
+/// [`Evented`] that `$get` returns (`$this` binds `&Self` there). Flushing
+/// is a no-op; `poll_close`/`poll_shutdown` run `$shutdown` with
+/// `$sd: &mut Self` (a half may record that it shut down). tokio's impl
+/// forwards to futures-io's.
 macro_rules! impl_write_io {
     ([$($gen:tt)*] $ty:ty, |$this:ident| $get:expr, |$sd:ident| $shutdown:expr) => {
         impl<$($gen)*> futures_io::AsyncWrite for $ty {
@@ -477,37 +665,43 @@ macro_rules! impl_write_io {
                 cx: &mut std::task::Context<'_>,
                 buf: &[u8],
             ) -> std::task::Poll<std::io::Result<usize>> {
-                let $this = &*self;
-                $get.poll_write(cx, buf)
+                futures_io::AsyncWrite::poll_write(self, cx, buf)
             }
             fn poll_write_vectored(
                 self: std::pin::Pin<&mut Self>,
                 cx: &mut std::task::Context<'_>,
                 bufs: &[std::io::IoSlice<'_>],
             ) -> std::task::Poll<std::io::Result<usize>> {
-                let $this = &*self;
-                $get.poll_write_vectored(cx, bufs)
+                futures_io::AsyncWrite::poll_write_vectored(self, cx, bufs)
             }
             fn is_write_vectored(&self) -> bool {
                 true
             }
             fn poll_flush(
                 self: std::pin::Pin<&mut Self>,
-                _cx: &mut std::task::Context<'_>,
+                cx: &mut std::task::Context<'_>,
             ) -> std::task::Poll<std::io::Result<()>> {
-                std::task::Poll::Ready(Ok(()))
+                futures_io::AsyncWrite::poll_flush(self, cx)
             }
             fn poll_shutdown(
                 self: std::pin::Pin<&mut Self>,
-                _cx: &mut std::task::Context<'_>,
+                cx: &mut std::task::Context<'_>,
             ) -> std::task::Poll<std::io::Result<()>> {
-                let $sd = std::pin::Pin::into_inner(self);
-                std::task::Poll::Ready($shutdown)
+                futures_io::AsyncWrite::poll_close(self, cx)
             }
         }
     };
 }
 pub(crate) use impl_write_io;
+
+/// [`impl_read_io!`] and [`impl_write_io!`] together, for a whole stream.
+macro_rules! impl_stream_io {
+    ([$($gen:tt)*] $ty:ty, |$this:ident| $get:expr, |$sd:ident| $shutdown:expr) => {
+        $crate::io::impl_read_io!([$($gen)*] $ty, |$this| $get);
+        $crate::io::impl_write_io!([$($gen)*] $ty, |$this| $get, |$sd| $shutdown);
+    };
+}
+pub(crate) use impl_stream_io;
 
 #[cfg(test)]
 mod tests {

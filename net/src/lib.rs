@@ -9,6 +9,7 @@
 // with small, targeted edits only).
 mod addr;
 mod io;
+mod split;
 pub mod tcp;
 pub mod udp;
 pub mod unix;

@@ -7,10 +7,10 @@ use std::net::{self, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{Context, Poll};
 
-use sockwq_reactor::{Interest, Ready};
+use sockwq_reactor::Interest;
 
 use crate::addr::ToSocketAddrs;
-use crate::io::{Evented, recv_into_buf_mut};
+use crate::io::Evented;
 
 /// Resolves `addr` without blocking the executor on DNS (IP literals are
 /// parsed in place).
@@ -107,21 +107,10 @@ impl UdpSocket {
         Err(last_err.unwrap_or_else(crate::addr::no_addresses))
     }
 
-    /// Waits for any of the requested ready states; returns what is ready.
-    /// May return spuriously (then a `try_*` call gives `WouldBlock`).
-    pub async fn ready(&self, interest: impl Into<Interest>) -> io::Result<Ready> {
-        self.io.ready(interest.into()).await
-    }
-
-    /// Waits until the socket can send.
-    pub async fn writable(&self) -> io::Result<()> {
-        self.ready(Interest::WRITABLE).await.map(drop)
-    }
-
-    /// Polls for send readiness; only the last task to poll is woken.
-    pub fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.io.source().poll_write_ready(cx).map_ok(drop)
-    }
+    crate::io::evented_methods!(|this| &this.io;
+        ready, readable, writable, poll_recv_ready, poll_send_ready,
+        try_recv_buf, recv_buf, try_io, async_io,
+    );
 
     /// Sends a datagram to the connected peer; returns the bytes sent.
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
@@ -141,16 +130,6 @@ impl UdpSocket {
         self.io.try_io(Interest::WRITABLE, || self.io.get_ref().send(buf))
     }
 
-    /// Waits until a datagram can be received.
-    pub async fn readable(&self) -> io::Result<()> {
-        self.ready(Interest::READABLE).await.map(drop)
-    }
-
-    /// Polls for receive readiness; only the last task to poll is woken.
-    pub fn poll_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.io.source().poll_read_ready(cx).map_ok(drop)
-    }
-
     /// Receives a datagram from the connected peer (truncated to
     /// `buf.len()`, see the type's docs).
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
@@ -163,11 +142,7 @@ impl UdpSocket {
     /// never zeroed first (truncated to the space left, see the type's docs).
     #[cfg(feature = "tokio")]
     pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut tokio::io::ReadBuf<'_>) -> Poll<io::Result<()>> {
-        self.io.poll_io(cx, Interest::READABLE, || {
-            // SAFETY: the closure is a `recv`, which only writes received
-            // bytes and returns how many.
-            unsafe { crate::io::recv_into_read_buf(buf, |b| self.io.sock_ref().recv(b).map(|n| (n, ()))) }
-        })
+        self.io.poll_recv(cx, buf)
     }
 
     /// Receives without waiting: `WouldBlock` if no datagram is queued.
@@ -175,46 +150,17 @@ impl UdpSocket {
         self.io.try_io(Interest::READABLE, || self.io.get_ref().recv(buf))
     }
 
-    /// Receives a datagram from the connected peer into `buf`'s spare
-    /// capacity (not zeroed first), without waiting; truncated to that
-    /// capacity.
-    pub fn try_recv_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
-        self.io.try_io(Interest::READABLE, || self.recv_buf_now(buf))
-    }
-
-    /// Receives a datagram from the connected peer into `buf`'s spare
-    /// capacity (not zeroed first); truncated to that capacity.
-    pub async fn recv_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
-        self.io
-            .async_io(Interest::READABLE, || self.recv_buf_now(buf))
-            .await
-    }
-
     /// Like [`try_recv_buf`](Self::try_recv_buf), also returning the
     /// sender's address.
     pub fn try_recv_buf_from<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<(usize, SocketAddr)> {
-        self.io.try_io(Interest::READABLE, || self.recv_buf_from_now(buf))
+        let (n, addr) = self.io.try_recv_buf_from(buf)?;
+        Ok((n, inet(&addr)?))
     }
 
     /// Like [`recv_buf`](Self::recv_buf), also returning the sender's
     /// address.
     pub async fn recv_buf_from<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<(usize, SocketAddr)> {
-        self.io
-            .async_io(Interest::READABLE, || self.recv_buf_from_now(buf))
-            .await
-    }
-
-    fn recv_buf_now<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
-        // SAFETY: the closure is a `recv`, which only writes received bytes
-        // and returns how many.
-        let (n, ()) = unsafe { recv_into_buf_mut(buf, |b| self.io.sock_ref().recv(b).map(|n| (n, ()))) }?;
-        Ok(n)
-    }
-
-    fn recv_buf_from_now<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<(usize, SocketAddr)> {
-        // SAFETY: the closure is a `recvfrom`, which only writes received
-        // bytes and returns how many.
-        let (n, addr) = unsafe { recv_into_buf_mut(buf, |b| self.io.sock_ref().recv_from(b)) }?;
+        let (n, addr) = self.io.recv_buf_from(buf).await?;
         Ok((n, inet(&addr)?))
     }
 
@@ -266,38 +212,14 @@ impl UdpSocket {
         cx: &mut Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> Poll<io::Result<SocketAddr>> {
-        self.io.poll_io(cx, Interest::READABLE, || {
-            // SAFETY: the closure is a `recvfrom`, which only writes
-            // received bytes and returns how many.
-            let addr = unsafe { crate::io::recv_into_read_buf(buf, |b| self.io.sock_ref().recv_from(b))? };
-            inet(&addr)
-        })
+        let addr = std::task::ready!(self.io.poll_recv_from(cx, buf))?;
+        Poll::Ready(inet(&addr))
     }
 
     /// Receives a datagram and its sender's address without waiting.
     pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         self.io
             .try_io(Interest::READABLE, || self.io.get_ref().recv_from(buf))
-    }
-
-    /// Runs `f` if the socket is ready for `interest`, clearing that
-    /// readiness if `f` returns `WouldBlock` (as tokio's `try_io`).
-    pub fn try_io<R>(
-        &self,
-        interest: impl Into<Interest>,
-        f: impl FnOnce() -> io::Result<R>,
-    ) -> io::Result<R> {
-        self.io.try_io(interest.into(), f)
-    }
-
-    /// Waits for `interest` and runs `f` until it does not return
-    /// `WouldBlock` (as tokio's `async_io`).
-    pub async fn async_io<R>(
-        &self,
-        interest: impl Into<Interest>,
-        f: impl FnMut() -> io::Result<R>,
-    ) -> io::Result<R> {
-        self.io.async_io(interest.into(), f).await
     }
 
     /// Receives the next datagram from the connected peer without removing

@@ -2,17 +2,14 @@
 
 use std::fmt;
 use std::future::poll_fn;
-use std::io::{self, IoSlice, IoSliceMut};
+use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use sockwq_reactor::{Interest, Ready};
-
 use super::socket::TcpSocket;
-use super::split::{ReadHalf, WriteHalf};
-use super::split_owned::{OwnedReadHalf, OwnedWriteHalf};
+use super::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 use crate::addr::{ToSocketAddrs, no_addresses, to_socket_addrs};
 use crate::io::{Evented, impl_stream_io};
 
@@ -149,17 +146,7 @@ impl TcpStream {
         cx: &mut Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> Poll<io::Result<usize>> {
-        // SAFETY: only `recv(MSG_PEEK)` writes into the unfilled part, and
-        // it writes initialized bytes, never de-initializing any.
-        let unfilled = unsafe { buf.unfilled_mut() };
-        let n = std::task::ready!(
-            self.io
-                .poll_io(cx, Interest::READABLE, || { self.io.sock_ref().peek(unfilled) })
-        )?;
-        // SAFETY: `recv` initialized the first `n` bytes of the unfilled part.
-        unsafe { buf.assume_init(n) };
-        buf.advance(n);
-        Poll::Ready(Ok(n))
+        self.io.poll_peek_read_buf(cx, buf)
     }
 
     /// Attempts to receive data without removing it from the queue.
@@ -172,105 +159,11 @@ impl TcpStream {
         self.io.poll_peek(cx, buf)
     }
 
-    /// Waits for any of the requested readiness; returns what is ready.
-    ///
-    /// Takes sockwq's [`Interest`] or tokio's `Interest`. Any number of
-    /// tasks may wait at once. The readiness may be a false positive: the
-    /// next `try_*` call may still return `WouldBlock`.
-    pub async fn ready(&self, interest: impl Into<Interest>) -> io::Result<Ready> {
-        self.io.ready(interest.into()).await
-    }
-
-    /// Waits until the stream is readable (data, EOF or an error), so that
-    /// [`try_read`](TcpStream::try_read) may succeed.
-    pub async fn readable(&self) -> io::Result<()> {
-        self.io.ready(Interest::READABLE).await.map(drop)
-    }
-
-    /// Polls for read readiness. On `Pending`, the waker is woken when the
-    /// stream becomes readable; only the last task to poll is guaranteed a
-    /// wakeup.
-    pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.io.source().poll_read_ready(cx).map_ok(drop)
-    }
-
-    /// Tries to read into `buf` without waiting; `WouldBlock` if no data is
-    /// queued (and then read readiness is cleared). `Ok(0)` means end of
-    /// stream (or an empty `buf`).
-    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.try_read(buf)
-    }
-
-    /// Like [`try_read`](TcpStream::try_read), into several buffers with one
-    /// `readv`.
-    pub fn try_read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        self.io.try_read_vectored(bufs)
-    }
-
-    /// Like [`try_read`](TcpStream::try_read), appending to a
-    /// [`bytes::BufMut`] (its spare capacity is not zeroed first).
-    pub fn try_read_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
-        self.io.try_io(Interest::READABLE, || {
-            let dst = buf.chunk_mut();
-            // SAFETY: `recv` only writes initialized bytes into `dst`.
-            let dst = unsafe { dst.as_uninit_slice_mut() };
-            let n = self.io.sock_ref().recv(dst)?;
-            // SAFETY: `recv` initialized the first `n` bytes of the chunk.
-            unsafe { buf.advance_mut(n) };
-            Ok(n)
-        })
-    }
-
-    /// Waits until the stream is writable, so that
-    /// [`try_write`](TcpStream::try_write) may succeed.
-    pub async fn writable(&self) -> io::Result<()> {
-        self.io.ready(Interest::WRITABLE).await.map(drop)
-    }
-
-    /// Polls for write readiness. On `Pending`, the waker is woken when the
-    /// stream becomes writable; only the last task to poll is guaranteed a
-    /// wakeup.
-    pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.io.source().poll_write_ready(cx).map_ok(drop)
-    }
-
-    /// Tries to write `buf` without waiting (`send` with `MSG_NOSIGNAL`);
-    /// `WouldBlock` if the send buffer is full (and then write readiness is
-    /// cleared). Returns how many bytes were written.
-    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.try_write(buf)
-    }
-
-    /// Like [`try_write`](TcpStream::try_write), from several buffers with
-    /// one `sendmsg`.
-    pub fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.io.try_write_vectored(bufs)
-    }
-
-    /// Runs a user IO operation `f` on the socket if it is ready for
-    /// `interest`; if `f` returns `WouldBlock`, that readiness is cleared.
-    /// Returns `WouldBlock` without calling `f` if not ready.
-    ///
-    /// `f` should do its IO with raw syscalls on the fd (not with this
-    /// type's methods), and return `WouldBlock` only when a syscall did.
-    pub fn try_io<R>(
-        &self,
-        interest: impl Into<Interest>,
-        f: impl FnOnce() -> io::Result<R>,
-    ) -> io::Result<R> {
-        self.io.try_io(interest.into(), f)
-    }
-
-    /// Waits for `interest` and runs `f` until it returns anything but
-    /// `WouldBlock` (clearing readiness on each `WouldBlock`). Use one
-    /// interest (readable or writable), as with tokio.
-    pub async fn async_io<R>(
-        &self,
-        interest: impl Into<Interest>,
-        f: impl FnMut() -> io::Result<R>,
-    ) -> io::Result<R> {
-        self.io.async_io(interest.into(), f).await
-    }
+    crate::io::evented_methods!(|this| &this.io;
+        ready, readable, writable, poll_read_ready, poll_write_ready,
+        try_read, try_read_vectored, try_read_buf, try_write, try_write_vectored,
+        try_io, async_io,
+    );
 
     /// Receives data without removing it from the queue (`MSG_PEEK`):
     /// successive calls return the same data. Waits until data (or EOF) is
@@ -342,14 +235,14 @@ impl TcpStream {
     /// Splits a borrowed stream into a read half and a write half, usable
     /// at the same time (e.g. in `join!`). No allocation, no lock.
     pub fn split<'a>(&'a mut self) -> (ReadHalf<'a>, WriteHalf<'a>) {
-        super::split::split(self)
+        split::split(self)
     }
 
     /// Splits the stream into owned halves that can move to different
     /// tasks (or threads). Dropping the write half shuts down the write
     /// direction; [`OwnedReadHalf::reunite`] puts them back together.
     pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
-        super::split_owned::split_owned(self)
+        split::split_owned(self)
     }
 }
 

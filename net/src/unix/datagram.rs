@@ -8,10 +8,10 @@ use std::os::unix::net;
 use std::path::Path;
 use std::task::{Context, Poll};
 
-use sockwq_reactor::{Interest, Ready};
+use sockwq_reactor::Interest;
 
 use super::socketaddr::{self, SocketAddr};
-use crate::io::{Evented, as_uninit, recv_into_buf_mut};
+use crate::io::{Evented, as_uninit};
 
 /// A Unix-domain datagram socket on the sockwq reactor (as
 /// `tokio::net::UnixDatagram`).
@@ -84,30 +84,10 @@ impl UnixDatagram {
         self.io.get_ref().connect_addr(&addr)
     }
 
-    /// Waits for any of the requested ready states; returns what is ready.
-    pub async fn ready(&self, interest: impl Into<Interest>) -> io::Result<Ready> {
-        self.io.ready(interest.into()).await
-    }
-
-    /// Waits until the socket can send.
-    pub async fn writable(&self) -> io::Result<()> {
-        self.ready(Interest::WRITABLE).await.map(drop)
-    }
-
-    /// Polls for send readiness; only the last task to poll is woken.
-    pub fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.io.source().poll_write_ready(cx).map_ok(drop)
-    }
-
-    /// Waits until a datagram can be received.
-    pub async fn readable(&self) -> io::Result<()> {
-        self.ready(Interest::READABLE).await.map(drop)
-    }
-
-    /// Polls for receive readiness; only the last task to poll is woken.
-    pub fn poll_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.io.source().poll_read_ready(cx).map_ok(drop)
-    }
+    crate::io::evented_methods!(|this| &this.io;
+        ready, readable, writable, poll_recv_ready, poll_send_ready,
+        try_recv_buf, recv_buf, try_io, async_io,
+    );
 
     fn send_now(&self, buf: &[u8]) -> io::Result<usize> {
         self.io.sock_ref().send_with_flags(buf, libc::MSG_NOSIGNAL)
@@ -177,52 +157,20 @@ impl UnixDatagram {
     /// first); a datagram longer than that is truncated.
     #[cfg(feature = "tokio")]
     pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut tokio::io::ReadBuf<'_>) -> Poll<io::Result<()>> {
-        self.io.poll_io(cx, Interest::READABLE, || {
-            // SAFETY: the closure is a `recv`, which only writes received
-            // bytes and returns how many.
-            unsafe { crate::io::recv_into_read_buf(buf, |b| self.io.sock_ref().recv(b).map(|n| (n, ()))) }
-        })
-    }
-
-    /// Receives a datagram into `buf`'s spare capacity (not zeroed first),
-    /// without waiting; truncated to that capacity.
-    pub fn try_recv_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
-        self.io.try_io(Interest::READABLE, || self.recv_buf_now(buf))
-    }
-
-    /// Receives a datagram into `buf`'s spare capacity (not zeroed first);
-    /// truncated to that capacity.
-    pub async fn recv_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
-        self.io
-            .async_io(Interest::READABLE, || self.recv_buf_now(buf))
-            .await
+        self.io.poll_recv(cx, buf)
     }
 
     /// Like [`try_recv_buf`](Self::try_recv_buf), also returning the
     /// sender's address.
     pub fn try_recv_buf_from<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<(usize, SocketAddr)> {
-        self.io.try_io(Interest::READABLE, || self.recv_buf_from_now(buf))
+        let (n, addr) = self.io.try_recv_buf_from(buf)?;
+        Ok((n, SocketAddr(socketaddr::from_sockaddr(&addr)?)))
     }
 
     /// Like [`recv_buf`](Self::recv_buf), also returning the sender's
     /// address.
     pub async fn recv_buf_from<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<(usize, SocketAddr)> {
-        self.io
-            .async_io(Interest::READABLE, || self.recv_buf_from_now(buf))
-            .await
-    }
-
-    fn recv_buf_now<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
-        // SAFETY: the closure is a `recv`, which only writes received bytes
-        // and returns how many.
-        let (n, ()) = unsafe { recv_into_buf_mut(buf, |b| self.io.sock_ref().recv(b).map(|n| (n, ()))) }?;
-        Ok(n)
-    }
-
-    fn recv_buf_from_now<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<(usize, SocketAddr)> {
-        // SAFETY: the closure is a `recvfrom`, which only writes received
-        // bytes and returns how many.
-        let (n, addr) = unsafe { recv_into_buf_mut(buf, |b| self.io.sock_ref().recv_from(b)) }?;
+        let (n, addr) = self.io.recv_buf_from(buf).await?;
         Ok((n, SocketAddr(socketaddr::from_sockaddr(&addr)?)))
     }
 
@@ -251,12 +199,8 @@ impl UnixDatagram {
         cx: &mut Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> Poll<io::Result<SocketAddr>> {
-        self.io.poll_io(cx, Interest::READABLE, || {
-            // SAFETY: the closure is a `recvfrom`, which only writes
-            // received bytes and returns how many.
-            let addr = unsafe { crate::io::recv_into_read_buf(buf, |b| self.io.sock_ref().recv_from(b))? };
-            Ok(SocketAddr(socketaddr::from_sockaddr(&addr)?))
-        })
+        let addr = std::task::ready!(self.io.poll_recv_from(cx, buf))?;
+        Poll::Ready(Ok(SocketAddr(socketaddr::from_sockaddr(&addr)?)))
     }
 
     /// Receives the next datagram without removing it from the queue
@@ -283,26 +227,6 @@ impl UnixDatagram {
     fn peek_from_now(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         let (n, addr) = self.io.sock_ref().peek_from(as_uninit(buf))?;
         Ok((n, SocketAddr(socketaddr::from_sockaddr(&addr)?)))
-    }
-
-    /// Runs `f` if the socket is ready for `interest`, clearing that
-    /// readiness if `f` returns `WouldBlock` (as tokio's `try_io`).
-    pub fn try_io<R>(
-        &self,
-        interest: impl Into<Interest>,
-        f: impl FnOnce() -> io::Result<R>,
-    ) -> io::Result<R> {
-        self.io.try_io(interest.into(), f)
-    }
-
-    /// Waits for `interest` and runs `f` until it does not return
-    /// `WouldBlock` (as tokio's `async_io`).
-    pub async fn async_io<R>(
-        &self,
-        interest: impl Into<Interest>,
-        f: impl FnMut() -> io::Result<R>,
-    ) -> io::Result<R> {
-        self.io.async_io(interest.into(), f).await
     }
 
     /// The local address (unnamed if not bound).

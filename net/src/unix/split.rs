@@ -1,16 +1,15 @@
-//! Borrowed halves of a [`UnixStream`]: [`ReadHalf`] and [`WriteHalf`]
-//! (as `tokio::net::unix::{ReadHalf, WriteHalf}`).
+//! The halves of a split [`UnixStream`] (as tokio's): borrowed
+//! ([`ReadHalf`] and [`WriteHalf`], from [`UnixStream::split`]) and owned
+//! ([`OwnedReadHalf`] and [`OwnedWriteHalf`], from
+//! [`UnixStream::into_split`]). Their methods and `AsyncRead`/`AsyncWrite`
+//! impls come from [`crate::split`].
 //!
 //! Both halves share one registration: the reader arms the read waker
 //! slot, the writer the write slot, so the two can wait at once.
 
-use std::io::{self, IoSlice, IoSliceMut};
-use std::net::Shutdown;
-
-use sockwq_reactor::{Interest, Ready};
+use std::sync::Arc;
 
 use super::{SocketAddr, UnixStream};
-use crate::io::{impl_read_io, impl_write_io};
 
 /// The read half of a [`UnixStream`] split by [`UnixStream::split`].
 #[derive(Debug)]
@@ -22,90 +21,26 @@ pub struct ReadHalf<'a>(&'a UnixStream);
 #[derive(Debug)]
 pub struct WriteHalf<'a>(&'a UnixStream);
 
-pub(super) fn split(stream: &mut UnixStream) -> (ReadHalf<'_>, WriteHalf<'_>) {
-    (ReadHalf(stream), WriteHalf(stream))
+/// The owned read half of a [`UnixStream`], from [`UnixStream::into_split`].
+/// Can move to another task or thread than the write half.
+#[derive(Debug)]
+pub struct OwnedReadHalf {
+    inner: Arc<UnixStream>,
 }
 
-impl ReadHalf<'_> {
-    /// Waits for any of the requested ready states (see [`UnixStream::ready`]).
-    pub async fn ready(&self, interest: impl Into<Interest>) -> io::Result<Ready> {
-        self.0.ready(interest).await
-    }
-
-    /// Waits until the stream is readable.
-    pub async fn readable(&self) -> io::Result<()> {
-        self.0.readable().await
-    }
-
-    /// See [`UnixStream::try_read`].
-    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.try_read(buf)
-    }
-
-    /// See [`UnixStream::try_read_buf`].
-    pub fn try_read_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
-        self.0.try_read_buf(buf)
-    }
-
-    /// See [`UnixStream::try_read_vectored`].
-    pub fn try_read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        self.0.try_read_vectored(bufs)
-    }
-
-    /// The peer's address.
-    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.0.peer_addr()
-    }
-
-    /// The local address.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.0.local_addr()
-    }
+/// The owned write half of a [`UnixStream`], from [`UnixStream::into_split`].
+///
+/// Dropping it shuts the write direction down (the peer reads EOF), unless
+/// [`forget`](OwnedWriteHalf::forget) was called — as in tokio.
+#[derive(Debug)]
+pub struct OwnedWriteHalf {
+    inner: Arc<UnixStream>,
+    shutdown_on_drop: bool,
 }
 
-impl WriteHalf<'_> {
-    /// Waits for any of the requested ready states (see [`UnixStream::ready`]).
-    pub async fn ready(&self, interest: impl Into<Interest>) -> io::Result<Ready> {
-        self.0.ready(interest).await
-    }
+/// The halves passed to `reunite` came from different streams; both are
+/// handed back.
+#[derive(Debug)]
+pub struct ReuniteError(pub OwnedReadHalf, pub OwnedWriteHalf);
 
-    /// Waits until the stream is writable.
-    pub async fn writable(&self) -> io::Result<()> {
-        self.0.writable().await
-    }
-
-    /// See [`UnixStream::try_write`].
-    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.0.try_write(buf)
-    }
-
-    /// See [`UnixStream::try_write_vectored`].
-    pub fn try_write_vectored(&self, buf: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.0.try_write_vectored(buf)
-    }
-
-    /// The peer's address.
-    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.0.peer_addr()
-    }
-
-    /// The local address.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.0.local_addr()
-    }
-}
-
-impl_read_io!(['a] ReadHalf<'a>, |this| &this.0.io);
-impl_write_io!(['a] WriteHalf<'a>, |this| &this.0.io, |s| s.0.shutdown_std(Shutdown::Write));
-
-impl AsRef<UnixStream> for ReadHalf<'_> {
-    fn as_ref(&self) -> &UnixStream {
-        self.0
-    }
-}
-
-impl AsRef<UnixStream> for WriteHalf<'_> {
-    fn as_ref(&self) -> &UnixStream {
-        self.0
-    }
-}
+crate::split::impl_split_halves!(UnixStream, SocketAddr);

@@ -2,22 +2,18 @@
 
 use std::fmt;
 use std::future::poll_fn;
-use std::io::{self, IoSlice, IoSliceMut};
+use std::io;
 use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::net;
 use std::path::Path;
-use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use socket2::{Domain, Socket, Type};
-use sockwq_reactor::{Interest, Ready};
 
 use super::socketaddr::{self, SocketAddr};
-use super::split::{self, ReadHalf, WriteHalf};
-use super::split_owned::{OwnedReadHalf, OwnedWriteHalf};
+use super::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 use super::ucred::{self, UCred};
-use crate::io::{Evented, impl_stream_io, recv_into_buf_mut};
+use crate::io::{Evented, impl_stream_io};
 
 /// A connected Unix-domain stream socket on the sockwq reactor (as
 /// `tokio::net::UnixStream`).
@@ -111,84 +107,11 @@ impl UnixStream {
         self.io.into_inner()
     }
 
-    /// Waits for any of the requested ready states; returns what is ready.
-    /// May return spuriously (then the `try_*` call gives `WouldBlock`).
-    pub async fn ready(&self, interest: impl Into<Interest>) -> io::Result<Ready> {
-        self.io.ready(interest.into()).await
-    }
-
-    /// Waits until the socket is readable (or closed, or in error).
-    pub async fn readable(&self) -> io::Result<()> {
-        self.ready(Interest::READABLE).await.map(drop)
-    }
-
-    /// Polls for read readiness; only the last task to poll is woken.
-    pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.io.source().poll_read_ready(cx).map_ok(drop)
-    }
-
-    /// Reads without waiting: `WouldBlock` if nothing is queued (which
-    /// also clears the read readiness), `Ok(0)` at end of stream.
-    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.try_read(buf)
-    }
-
-    /// Like [`try_read`](Self::try_read), appending to a [`bytes::BufMut`]
-    /// (its spare capacity is not zeroed first).
-    pub fn try_read_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
-        self.io.try_io(Interest::READABLE, || {
-            // SAFETY: the closure is a `recv`, which only writes received
-            // bytes and returns how many.
-            let (n, ()) = unsafe { recv_into_buf_mut(buf, |b| self.io.sock_ref().recv(b).map(|n| (n, ()))) }?;
-            Ok(n)
-        })
-    }
-
-    /// Vectored [`try_read`](Self::try_read).
-    pub fn try_read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        self.io.try_read_vectored(bufs)
-    }
-
-    /// Waits until the socket is writable (or closed, or in error).
-    pub async fn writable(&self) -> io::Result<()> {
-        self.ready(Interest::WRITABLE).await.map(drop)
-    }
-
-    /// Polls for write readiness; only the last task to poll is woken.
-    pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.io.source().poll_write_ready(cx).map_ok(drop)
-    }
-
-    /// Writes without waiting (`MSG_NOSIGNAL`): `WouldBlock` if the send
-    /// buffer is full.
-    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.try_write(buf)
-    }
-
-    /// Vectored [`try_write`](Self::try_write): one `sendmsg`.
-    pub fn try_write_vectored(&self, buf: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.io.try_write_vectored(buf)
-    }
-
-    /// Runs `f` if the socket is ready for `interest`, clearing that
-    /// readiness if `f` returns `WouldBlock` (as tokio's `try_io`).
-    pub fn try_io<R>(
-        &self,
-        interest: impl Into<Interest>,
-        f: impl FnOnce() -> io::Result<R>,
-    ) -> io::Result<R> {
-        self.io.try_io(interest.into(), f)
-    }
-
-    /// Waits for `interest` and runs `f` until it does not return
-    /// `WouldBlock` (as tokio's `async_io`).
-    pub async fn async_io<R>(
-        &self,
-        interest: impl Into<Interest>,
-        f: impl FnMut() -> io::Result<R>,
-    ) -> io::Result<R> {
-        self.io.async_io(interest.into(), f).await
-    }
+    crate::io::evented_methods!(|this| &this.io;
+        ready, readable, writable, poll_read_ready, poll_write_ready,
+        try_read, try_read_vectored, try_read_buf, try_write, try_write_vectored,
+        try_io, async_io,
+    );
 
     /// The local address (unnamed for a client that did not bind).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -224,7 +147,7 @@ impl UnixStream {
     /// tasks or threads. Dropping the write half shuts the write direction
     /// down; [`OwnedReadHalf::reunite`] puts them back together.
     pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
-        super::split_owned::split_owned(Arc::new(self))
+        split::split_owned(self)
     }
 
     pub(super) fn shutdown_std(&self, how: Shutdown) -> io::Result<()> {
