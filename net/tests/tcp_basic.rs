@@ -1,7 +1,7 @@
 //! TCP over loopback: echo, half-close, reset, refused, std interop, the
 //! readiness API, split halves across threads, listener and socket options.
 
-mod tcp_support;
+mod support;
 
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::net::{Shutdown, SocketAddr};
@@ -12,7 +12,7 @@ use futures_util::{StreamExt, future};
 use sockwq_net::tcp::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
 use sockwq_net::{TcpListener, TcpSocket, TcpStream, lookup_host};
 use sockwq_reactor::Interest;
-use tcp_support::block_on;
+use support::block_on;
 
 const T: u64 = 30;
 
@@ -64,12 +64,12 @@ fn echo_futures_io() {
 mod tokio_traits {
     //! tokio's AsyncRead/AsyncWrite (its own imports: the futures-io
     //! extension traits of the parent module would clash).
-    use super::{IoSlice, T, TcpListener, TcpStream, tcp_support};
+    use super::{IoSlice, T, TcpListener, TcpStream, support};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn echo_tokio_io_multi_thread() {
-        tcp_support::timeout(T, async {
+        support::timeout(T, async {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
             let server = tokio::spawn(async move {
@@ -108,7 +108,7 @@ mod tokio_traits {
     /// listener (the multi-waiter path): every connection is served once.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn shared_listener_many_acceptors() {
-        tcp_support::timeout(T, async {
+        support::timeout(T, async {
             let listener = std::sync::Arc::new(TcpListener::bind("127.0.0.1:0").await.unwrap());
             let addr = listener.local_addr().unwrap();
             const CONNS: usize = 200;
@@ -613,7 +613,7 @@ fn ipv6_only_and_loopback() {
 
 #[test]
 fn split_halves_on_two_threads() {
-    tcp_support::with_watchdog(T, || {
+    support::with_watchdog(T, || {
         let (client, server) = futures::executor::block_on(pair());
         // Server: echo with its own split, on its own thread.
         let echo = std::thread::spawn(move || {
@@ -626,8 +626,8 @@ fn split_halves_on_two_threads() {
         let (mut rd, mut wr): (OwnedReadHalf, OwnedWriteHalf) = client.into_split();
         let writer = std::thread::spawn(move || {
             futures::executor::block_on(async move {
-                let mut rng = tcp_support::Rng::new(1);
-                let mut sum = tcp_support::Checksum::default();
+                let mut rng = support::Rng::new(1);
+                let mut sum = support::Checksum::default();
                 let mut buf = vec![0u8; 1 << 16];
                 let mut left = N;
                 while left > 0 {
@@ -643,7 +643,7 @@ fn split_halves_on_two_threads() {
         });
         let reader = std::thread::spawn(move || {
             futures::executor::block_on(async move {
-                let mut sum = tcp_support::Checksum::default();
+                let mut sum = support::Checksum::default();
                 let mut buf = vec![0u8; 1 << 16];
                 loop {
                     let n = rd.read(&mut buf).await.unwrap();

@@ -1,19 +1,19 @@
-//! Drop-in: one tokio program (`tcp_support/dropin_program.rs`), written
+//! Drop-in: one tokio program (`support/dropin_program.rs`), written
 //! against `tokio::net`, compiled twice — once with `tokio::net`, once with
 //! `sockwq_net as net` — and run under tokio runtimes. Both builds must
 //! produce the same transcript.
 #![cfg(feature = "tokio")] // drives sockwq sockets through tokio's AsyncRead/AsyncWrite
 
-mod tcp_support;
+mod support;
 
 mod with_tokio {
     use tokio::net;
-    include!("tcp_support/dropin_program.rs");
+    include!("support/dropin_program.rs");
 }
 
 mod with_sockwq {
     use sockwq_net as net;
-    include!("tcp_support/dropin_program.rs");
+    include!("support/dropin_program.rs");
 }
 
 fn expected() -> Vec<String> {
@@ -37,25 +37,25 @@ fn expected() -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn program_on_tokio_net_multi_thread() {
-    let t = tcp_support::timeout(60, with_tokio::exercise()).await;
+    let t = support::timeout(60, with_tokio::exercise()).await;
     assert_eq!(t, expected());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn program_on_sockwq_net_multi_thread() {
-    let t = tcp_support::timeout(60, with_sockwq::exercise()).await;
+    let t = support::timeout(60, with_sockwq::exercise()).await;
     assert_eq!(t, expected());
 }
 
 #[tokio::test(flavor = "current_thread")]
 async fn program_on_sockwq_net_current_thread() {
-    let t = tcp_support::timeout(60, with_sockwq::exercise()).await;
+    let t = support::timeout(60, with_sockwq::exercise()).await;
     assert_eq!(t, expected());
 }
 
 #[tokio::test(flavor = "current_thread")]
 async fn both_builds_agree() {
-    let a = tcp_support::timeout(60, with_tokio::exercise()).await;
-    let b = tcp_support::timeout(60, with_sockwq::exercise()).await;
+    let a = support::timeout(60, with_tokio::exercise()).await;
+    let b = support::timeout(60, with_sockwq::exercise()).await;
     assert_eq!(a, b);
 }

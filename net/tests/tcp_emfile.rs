@@ -3,7 +3,7 @@
 //! works again once fds are freed: the pending connections were not lost.
 //! (A test binary of its own: the rlimit is process-wide.)
 
-mod tcp_support;
+mod support;
 
 use std::io;
 use std::net::SocketAddr;
@@ -58,7 +58,7 @@ fn connect_blocking(sock: &socket2::Socket, addr: SocketAddr) {
 
 #[test]
 fn accept_returns_emfile_and_recovers() {
-    tcp_support::block_on(60, async {
+    support::block_on(60, async {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         // Client sockets made before the fds run out.

@@ -3,87 +3,64 @@
 //! drives tokio's AsyncRead/AsyncWrite, the other futures-io's.
 #![cfg(feature = "tokio")] // drives sockwq sockets through tokio's AsyncRead/AsyncWrite
 
-mod tcp_support;
+mod support;
 
 use sockwq_net::{TcpListener, TcpStream};
-use tcp_support::{Checksum, Rng};
+use support::{Checksum, Rng};
 
 const TOTAL: usize = 64 << 20;
 const MAX_CHUNK: usize = 256 << 10;
 
-mod via_tokio {
-    use super::*;
-    use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+/// `send` writes `TOTAL` pseudo-random bytes in random-sized chunks, then
+/// closes the write side; `recv` reads in random-sized chunks to the end.
+/// Both return the checksum of what went through. `$io` names the traits
+/// (tokio's or futures-io's), `$close` the method that ends the writes.
+macro_rules! send_recv {
+    ($via:ident, $io:path, $close:ident) => {
+        mod $via {
+            use super::*;
+            use io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+            use $io as io;
 
-    pub async fn send(mut w: impl AsyncWrite + Unpin, seed: u64) -> Checksum {
-        let mut rng = Rng::new(seed);
-        let mut sum = Checksum::default();
-        let mut buf = vec![0u8; MAX_CHUNK];
-        let mut left = TOTAL;
-        while left > 0 {
-            let n = rng.range(1, MAX_CHUNK).min(left);
-            rng.fill(&mut buf[..n]);
-            w.write_all(&buf[..n]).await.unwrap();
-            sum.update(&buf[..n]);
-            left -= n;
-        }
-        w.shutdown().await.unwrap();
-        sum
-    }
-
-    pub async fn recv(mut r: impl AsyncRead + Unpin, seed: u64) -> Checksum {
-        let mut rng = Rng::new(seed);
-        let mut sum = Checksum::default();
-        let mut buf = vec![0u8; MAX_CHUNK];
-        loop {
-            let want = rng.range(1, MAX_CHUNK);
-            let n = r.read(&mut buf[..want]).await.unwrap();
-            if n == 0 {
-                return sum;
+            pub async fn send(mut w: impl AsyncWrite + Unpin, seed: u64) -> Checksum {
+                let mut rng = Rng::new(seed);
+                let mut sum = Checksum::default();
+                let mut buf = vec![0u8; MAX_CHUNK];
+                let mut left = TOTAL;
+                while left > 0 {
+                    let n = rng.range(1, MAX_CHUNK).min(left);
+                    rng.fill(&mut buf[..n]);
+                    w.write_all(&buf[..n]).await.unwrap();
+                    sum.update(&buf[..n]);
+                    left -= n;
+                }
+                w.$close().await.unwrap();
+                sum
             }
-            sum.update(&buf[..n]);
+
+            pub async fn recv(mut r: impl AsyncRead + Unpin, seed: u64) -> Checksum {
+                let mut rng = Rng::new(seed);
+                let mut sum = Checksum::default();
+                let mut buf = vec![0u8; MAX_CHUNK];
+                loop {
+                    let want = rng.range(1, MAX_CHUNK);
+                    let n = r.read(&mut buf[..want]).await.unwrap();
+                    if n == 0 {
+                        return sum;
+                    }
+                    sum.update(&buf[..n]);
+                }
+            }
         }
-    }
+    };
 }
 
-mod via_futures {
-    use super::*;
-    use futures_util::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-
-    pub async fn send(mut w: impl AsyncWrite + Unpin, seed: u64) -> Checksum {
-        let mut rng = Rng::new(seed);
-        let mut sum = Checksum::default();
-        let mut buf = vec![0u8; MAX_CHUNK];
-        let mut left = TOTAL;
-        while left > 0 {
-            let n = rng.range(1, MAX_CHUNK).min(left);
-            rng.fill(&mut buf[..n]);
-            w.write_all(&buf[..n]).await.unwrap();
-            sum.update(&buf[..n]);
-            left -= n;
-        }
-        w.close().await.unwrap();
-        sum
-    }
-
-    pub async fn recv(mut r: impl AsyncRead + Unpin, seed: u64) -> Checksum {
-        let mut rng = Rng::new(seed);
-        let mut sum = Checksum::default();
-        let mut buf = vec![0u8; MAX_CHUNK];
-        loop {
-            let want = rng.range(1, MAX_CHUNK);
-            let n = r.read(&mut buf[..want]).await.unwrap();
-            if n == 0 {
-                return sum;
-            }
-            sum.update(&buf[..n]);
-        }
-    }
-}
+send_recv!(via_tokio, tokio::io, shutdown);
+send_recv!(via_futures, futures_util::io, close);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sixty_four_mib_each_way_at_once() {
-    tcp_support::timeout(50, async {
+    support::timeout(50, async {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (client, accepted) = tokio::join!(TcpStream::connect(addr), listener.accept());

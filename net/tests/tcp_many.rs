@@ -4,7 +4,7 @@
 //! counts the process's fds.)
 #![cfg(feature = "tokio")] // drives sockwq sockets through tokio's AsyncRead/AsyncWrite
 
-mod tcp_support;
+mod support;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -96,7 +96,7 @@ async fn churn(cycles: usize) {
 
 #[test]
 fn thousand_concurrent_connections_no_fd_leak() {
-    tcp_support::with_watchdog(120, || {
+    support::with_watchdog(120, || {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -104,18 +104,18 @@ fn thousand_concurrent_connections_no_fd_leak() {
             .unwrap();
         // Warm-up: the global reactor (and its thread and fds) start lazily.
         rt.block_on(echo_once());
-        let before = tcp_support::fd_count();
+        let before = support::fd_count();
 
-        rt.block_on(tcp_support::timeout(100, run()));
-        rt.block_on(tcp_support::timeout(100, churn(2000)));
+        rt.block_on(support::timeout(100, run()));
+        rt.block_on(support::timeout(100, churn(2000)));
 
         // Closes are synchronous on drop; allow a short, bounded grace for
         // tasks that finished but were not yet dropped by the runtime.
         let deadline = Instant::now() + Duration::from_secs(5);
-        let mut after = tcp_support::fd_count();
+        let mut after = support::fd_count();
         while after != before && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
-            after = tcp_support::fd_count();
+            after = support::fd_count();
         }
         assert_eq!(before, after, "fds before/after 1,000 connections");
     });

@@ -15,7 +15,7 @@
 //! ```
 #![cfg(feature = "tokio")] // drives sockwq sockets through tokio's AsyncRead/AsyncWrite
 
-mod tcp_support;
+mod support;
 
 const MSG: usize = 64;
 
@@ -136,95 +136,73 @@ fn tokio_ct() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// `fut` to completion on a fresh tokio current_thread runtime.
+fn block_on_tokio_ct<F: std::future::Future>(fut: F) -> F::Output {
+    tokio_ct().block_on(fut)
+}
+
 #[test]
 fn pingpong_on_sockwq_runtime_smoke() {
-    let n = tcp_support::with_watchdog(60, || sockwq_reactor::runtime::block_on(on_sockwq::run(500)));
+    let n = support::with_watchdog(60, || sockwq_reactor::runtime::block_on(on_sockwq::run(500)));
     assert_eq!(n, 500);
 }
 
 #[test]
 fn pingpong_under_block_on_and_tokio_smoke() {
-    assert_eq!(tcp_support::block_on(60, on_sockwq::run(500)), 500);
-    let n = tcp_support::with_watchdog(60, || tokio_ct().block_on(on_sockwq::run(500)));
+    assert_eq!(support::block_on(60, on_sockwq::run(500)), 500);
+    let n = support::with_watchdog(60, || tokio_ct().block_on(on_sockwq::run(500)));
     assert_eq!(n, 500);
 }
 
-#[test]
-#[ignore = "for strace -c: tokio::net on a tokio current_thread runtime"]
-fn strace_tokio_current_thread() {
-    tokio_ct().block_on(on_tokio::run(n_from_env()));
+/// The `#[ignore]`d tests for `strace -c` (see the top of the file): each
+/// runs `$work(n_from_env())` to completion under `$block_on`.
+macro_rules! strace_tests {
+    ($($name:ident: $block_on:path, $work:path, $why:literal;)*) => {
+        $(
+            #[test]
+            #[ignore = $why]
+            fn $name() {
+                $block_on($work(n_from_env()));
+            }
+        )*
+    };
 }
 
-#[test]
-#[ignore = "for strace -c: sockwq_net on a tokio current_thread runtime (global reactor thread)"]
-fn strace_sockwq_tokio_current_thread() {
-    tokio_ct().block_on(on_sockwq::run(n_from_env()));
-}
-
-#[test]
-#[ignore = "for strace -c: sockwq_net under futures' block_on (global reactor thread)"]
-fn strace_sockwq_block_on() {
-    futures::executor::block_on(on_sockwq::run(n_from_env()));
-}
-
-#[test]
-#[ignore = "for strace -c: sockwq_net on sockwq's own runtime (reactor turned by the thread)"]
-fn strace_sockwq_runtime() {
-    sockwq_reactor::runtime::block_on(on_sockwq::run(n_from_env()));
-}
-
-#[test]
-#[ignore = "for strace -c: tokio::net, 4 KiB reads (short reads)"]
-fn strace_short_tokio_current_thread() {
-    tokio_ct().block_on(on_tokio::run_short_reads(n_from_env()));
-}
-
-#[test]
-#[ignore = "for strace -c: sockwq_net under futures' block_on, 4 KiB reads (short reads)"]
-fn strace_short_sockwq_block_on() {
-    futures::executor::block_on(on_sockwq::run_short_reads(n_from_env()));
-}
-
-#[test]
-#[ignore = "for strace -c: sockwq_net on a tokio current_thread runtime, 4 KiB reads"]
-fn strace_short_sockwq_tokio_current_thread() {
-    tokio_ct().block_on(on_sockwq::run_short_reads(n_from_env()));
-}
-
-#[test]
-#[ignore = "for strace -c: sockwq_net on sockwq's own runtime, 4 KiB reads (short reads)"]
-fn strace_short_sockwq_runtime() {
-    sockwq_reactor::runtime::block_on(on_sockwq::run_short_reads(n_from_env()));
+strace_tests! {
+    strace_tokio_current_thread: block_on_tokio_ct, on_tokio::run,
+        "for strace -c: tokio::net on a tokio current_thread runtime";
+    strace_sockwq_tokio_current_thread: block_on_tokio_ct, on_sockwq::run,
+        "for strace -c: sockwq_net on a tokio current_thread runtime (global reactor thread)";
+    strace_sockwq_block_on: futures::executor::block_on, on_sockwq::run,
+        "for strace -c: sockwq_net under futures' block_on (global reactor thread)";
+    strace_sockwq_runtime: sockwq_reactor::runtime::block_on, on_sockwq::run,
+        "for strace -c: sockwq_net on sockwq's own runtime (reactor turned by the thread)";
+    strace_short_tokio_current_thread: block_on_tokio_ct, on_tokio::run_short_reads,
+        "for strace -c: tokio::net, 4 KiB reads (short reads)";
+    strace_short_sockwq_block_on: futures::executor::block_on, on_sockwq::run_short_reads,
+        "for strace -c: sockwq_net under futures' block_on, 4 KiB reads (short reads)";
+    strace_short_sockwq_tokio_current_thread: block_on_tokio_ct, on_sockwq::run_short_reads,
+        "for strace -c: sockwq_net on a tokio current_thread runtime, 4 KiB reads";
+    strace_short_sockwq_runtime: sockwq_reactor::runtime::block_on, on_sockwq::run_short_reads,
+        "for strace -c: sockwq_net on sockwq's own runtime, 4 KiB reads (short reads)";
+    strace_churn_tokio_current_thread: block_on_tokio_ct, on_tokio::churn,
+        "for strace -c: connection churn, tokio::net on tokio current_thread";
+    strace_churn_sockwq_block_on: futures::executor::block_on, on_sockwq::churn,
+        "for strace -c: connection churn, sockwq_net under futures' block_on";
+    strace_churn_sockwq_runtime: sockwq_reactor::runtime::block_on, on_sockwq::churn,
+        "for strace -c: connection churn, sockwq_net on sockwq's own runtime";
 }
 
 #[test]
 fn short_reads_smoke() {
-    assert_eq!(tcp_support::block_on(60, on_sockwq::run_short_reads(300)), 300);
-    let n = tcp_support::with_watchdog(60, || {
+    assert_eq!(support::block_on(60, on_sockwq::run_short_reads(300)), 300);
+    let n = support::with_watchdog(60, || {
         sockwq_reactor::runtime::block_on(on_sockwq::run_short_reads(300))
     });
     assert_eq!(n, 300);
 }
 
 #[test]
-#[ignore = "for strace -c: connection churn, tokio::net on tokio current_thread"]
-fn strace_churn_tokio_current_thread() {
-    tokio_ct().block_on(on_tokio::churn(n_from_env()));
-}
-
-#[test]
-#[ignore = "for strace -c: connection churn, sockwq_net under futures' block_on"]
-fn strace_churn_sockwq_block_on() {
-    futures::executor::block_on(on_sockwq::churn(n_from_env()));
-}
-
-#[test]
-#[ignore = "for strace -c: connection churn, sockwq_net on sockwq's own runtime"]
-fn strace_churn_sockwq_runtime() {
-    sockwq_reactor::runtime::block_on(on_sockwq::churn(n_from_env()));
-}
-
-#[test]
 fn churn_smoke() {
-    assert_eq!(tcp_support::block_on(60, on_sockwq::churn(100)), 100);
+    assert_eq!(support::block_on(60, on_sockwq::churn(100)), 100);
 }

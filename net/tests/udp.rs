@@ -2,11 +2,12 @@
 //! datagrams without loss under flow control, try_* on an empty socket,
 //! peeking, options, std interop, errors — on loopback only.
 
+mod support;
+
 use std::future::Future;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use sockwq_net::UdpSocket;
@@ -21,15 +22,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(futures::executor::block_on(f));
-    });
-    match rx.recv_timeout(LIMIT) {
-        Ok(v) => v,
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("test timed out (hang)"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("test body panicked (see above)"),
-    }
+    support::block_on(LIMIT.as_secs(), f)
 }
 
 async fn local() -> UdpSocket {

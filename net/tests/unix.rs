@@ -2,6 +2,8 @@
 //! names, pair, peer_cred, split halves across threads, std interop, peer
 //! close, datagram echo, truncation, errors.
 
+mod support;
+
 use std::future::Future;
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
@@ -22,15 +24,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(futures::executor::block_on(f));
-    });
-    match rx.recv_timeout(LIMIT) {
-        Ok(v) => v,
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("test timed out (hang)"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("test body panicked (see above)"),
-    }
+    support::block_on(LIMIT.as_secs(), f)
 }
 
 /// A fresh abstract name, unique in this process and across processes.

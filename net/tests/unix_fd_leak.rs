@@ -2,15 +2,12 @@
 //! create/use/drop cycles equals the count after a warm-up. One test in
 //! its own binary, so no other test opens fds meanwhile.
 
+mod support;
+
 use std::io;
-use std::time::Duration;
 
 use futures_util::io::{AsyncReadExt, AsyncWriteExt};
 use sockwq_net::{UdpSocket, UnixDatagram, UnixListener, UnixStream};
-
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
 
 async fn cycle(i: usize) -> io::Result<()> {
     // Listener + connect + accept + one echo, halves split and reunited.
@@ -46,25 +43,18 @@ async fn cycle(i: usize) -> io::Result<()> {
 
 #[test]
 fn dropping_sockets_leaks_no_fds() {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let res = futures::executor::block_on(async {
-            // Warm-up: starts the global reactor (epoll + eventfd) and any
-            // lazily created state.
-            for i in 0..5 {
-                cycle(i).await?;
-            }
-            let before = open_fds();
-            for i in 5..505 {
-                cycle(i).await?;
-            }
-            Ok::<(usize, usize), io::Error>((before, open_fds()))
-        });
-        let _ = tx.send(res);
-    });
-    let (before, after) = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("hang or panic")
-        .unwrap();
+    let (before, after) = support::block_on(60, async {
+        // Warm-up: starts the global reactor (epoll + eventfd) and any
+        // lazily created state.
+        for i in 0..5 {
+            cycle(i).await?;
+        }
+        let before = support::fd_count();
+        for i in 5..505 {
+            cycle(i).await?;
+        }
+        Ok::<(usize, usize), io::Error>((before, support::fd_count()))
+    })
+    .unwrap();
     assert_eq!(before, after, "fd leak: {before} open before, {after} after");
 }

@@ -1,5 +1,8 @@
-//! Helpers shared by the `tcp_*` tests: watchdogs (a hang fails the test
-//! instead of blocking CI), a tiny PRNG, and an fd counter.
+//! Helpers shared by the integration tests (each includes this with
+//! `mod support;`; a `tests/<dir>/mod.rs` is not a test binary of its own):
+//! watchdogs (a hang fails the test instead of blocking CI), a tiny PRNG, a
+//! checksum, and an fd counter. `dropin_program.rs` is the `tcp_dropin`
+//! program, `include!`d twice.
 #![allow(dead_code)]
 
 use std::future::Future;
