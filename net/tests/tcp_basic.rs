@@ -12,7 +12,7 @@ use futures_util::{StreamExt, future};
 use sockwq_net::tcp::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
 use sockwq_net::{TcpListener, TcpSocket, TcpStream, lookup_host};
 use sockwq_reactor::Interest;
-use support::block_on;
+use support::{assert_would_block, block_on, retry_would_block};
 
 const T: u64 = 30;
 
@@ -471,10 +471,7 @@ fn readiness_and_try_api() {
         }
         assert_eq!(got, b"hello world");
         // Nothing queued: WouldBlock, no wait.
-        assert_eq!(
-            server.try_read(&mut [0u8; 4]).unwrap_err().kind(),
-            io::ErrorKind::WouldBlock
-        );
+        assert_would_block(server.try_read(&mut [0u8; 4]));
 
         // try_io / async_io with a raw syscall.
         let fd = std::os::fd::AsRawFd::as_raw_fd(&client);
@@ -493,26 +490,21 @@ fn readiness_and_try_api() {
         assert_eq!(sent, 3);
         let sfd = std::os::fd::AsRawFd::as_raw_fd(&server);
         let mut raw = [0u8; 3];
-        let mut n = 0;
-        for _ in 0..100 {
-            server.readable().await.unwrap();
-            match server.try_io(tokio::io::Interest::READABLE, || {
-                // SAFETY: a valid fd and buffer.
-                let r = unsafe { libc::recv(sfd, raw.as_mut_ptr().cast(), 3, 0) };
-                if r < 0 {
-                    Err(io::Error::last_os_error())
-                } else {
-                    Ok(r as usize)
-                }
-            }) {
-                Ok(k) => {
-                    n = k;
-                    break;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) => panic!("{e}"),
-            }
-        }
+        let n = retry_would_block(
+            || server.readable(),
+            || {
+                server.try_io(tokio::io::Interest::READABLE, || {
+                    // SAFETY: a valid fd and buffer.
+                    let r = unsafe { libc::recv(sfd, raw.as_mut_ptr().cast(), 3, 0) };
+                    if r < 0 {
+                        Err(io::Error::last_os_error())
+                    } else {
+                        Ok(r as usize)
+                    }
+                })
+            },
+        )
+        .await;
         assert_eq!(&raw[..n], b"raw");
 
         // poll_read_ready / poll_write_ready.
@@ -688,10 +680,7 @@ fn reunite_rejects_foreign_halves_and_write_half_drop_shuts_down() {
         let (cr, cw) = c.into_split();
         cw.forget();
         std::thread::sleep(Duration::from_millis(20));
-        assert_eq!(
-            c_peer.try_read(&mut [0u8; 1]).unwrap_err().kind(),
-            io::ErrorKind::WouldBlock
-        );
+        assert_would_block(c_peer.try_read(&mut [0u8; 1]));
         drop((ar, br, bw, cr));
     });
 }

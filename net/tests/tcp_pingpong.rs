@@ -28,18 +28,26 @@ fn n_from_env() -> usize {
 
 macro_rules! pingpong {
     ($net:path) => {
+        use $net as net;
+
+        /// A client and its accepted server stream over loopback, both
+        /// with `TCP_NODELAY`.
+        async fn connected() -> (net::TcpStream, net::TcpStream) {
+            let listener = net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let (c, a) = futures_util::future::join(net::TcpStream::connect(addr), listener.accept()).await;
+            let client = c.unwrap();
+            let server = a.unwrap().0;
+            client.set_nodelay(true).unwrap();
+            server.set_nodelay(true).unwrap();
+            (client, server)
+        }
+
         /// `n` round trips of a 64-byte message; client and server are
         /// two futures joined in one task.
         pub async fn run(n: usize) -> usize {
             use tokio::io::{AsyncReadExt, AsyncWriteExt};
-            use $net as net;
-            let listener = net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
-            let (c, a) = futures_util::future::join(net::TcpStream::connect(addr), listener.accept()).await;
-            let mut client = c.unwrap();
-            let mut server = a.unwrap().0;
-            client.set_nodelay(true).unwrap();
-            server.set_nodelay(true).unwrap();
+            let (mut client, mut server) = connected().await;
             let serve = async {
                 let mut buf = [0u8; super::MSG];
                 for _ in 0..n {
@@ -65,7 +73,6 @@ macro_rules! pingpong {
         /// both sides dropped (syscalls per connection).
         pub async fn churn(n: usize) -> usize {
             use tokio::io::{AsyncReadExt, AsyncWriteExt};
-            use $net as net;
             let listener = net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
             for _ in 0..n {
@@ -84,14 +91,7 @@ macro_rules! pingpong {
         /// clears readiness without a trailing `EAGAIN` recv.
         pub async fn run_short_reads(n: usize) -> usize {
             use tokio::io::{AsyncReadExt, AsyncWriteExt};
-            use $net as net;
-            let listener = net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
-            let (c, a) = futures_util::future::join(net::TcpStream::connect(addr), listener.accept()).await;
-            let mut client = c.unwrap();
-            let mut server = a.unwrap().0;
-            client.set_nodelay(true).unwrap();
-            server.set_nodelay(true).unwrap();
+            let (mut client, mut server) = connected().await;
             let serve = async {
                 let mut buf = [0u8; 4096];
                 let mut echoed = 0;

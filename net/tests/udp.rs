@@ -13,6 +13,8 @@ use std::time::Duration;
 use sockwq_net::UdpSocket;
 use sockwq_reactor::Interest;
 
+use support::{assert_would_block, retry_would_block};
+
 const LIMIT: Duration = Duration::from_secs(60);
 
 /// Runs `f` on `futures::executor::block_on` in a thread; a hang fails the
@@ -106,10 +108,7 @@ fn truncation_keeps_the_head_and_drops_the_tail() {
         assert_eq!((&small[..n], from), (&b"second"[..], a.local_addr().unwrap()));
         let (n, _) = b.recv_from(&mut small).await.unwrap();
         assert_eq!((n, &small[..]), (10, &big[..10]));
-        assert_eq!(
-            b.try_recv(&mut small).unwrap_err().kind(),
-            io::ErrorKind::WouldBlock
-        );
+        assert_would_block(b.try_recv(&mut small));
     });
 }
 
@@ -191,41 +190,17 @@ fn try_recv_would_block_when_empty_then_ready() {
         let a = local().await;
         let b = local().await;
         let mut buf = [0u8; 16];
-        assert_eq!(
-            b.try_recv(&mut buf).unwrap_err().kind(),
-            io::ErrorKind::WouldBlock
-        );
-        assert_eq!(
-            b.try_recv_from(&mut buf).unwrap_err().kind(),
-            io::ErrorKind::WouldBlock
-        );
-        assert_eq!(
-            b.try_peek_from(&mut buf).unwrap_err().kind(),
-            io::ErrorKind::WouldBlock
-        );
-        assert_eq!(b.try_peek_sender().unwrap_err().kind(), io::ErrorKind::WouldBlock);
+        assert_would_block(b.try_recv(&mut buf));
+        assert_would_block(b.try_recv_from(&mut buf));
+        assert_would_block(b.try_peek_from(&mut buf));
+        assert_would_block(b.try_peek_sender());
         a.writable().await.unwrap();
         assert_eq!(a.try_send_to(b"hello", b.local_addr().unwrap()).unwrap(), 5);
         // Bounded wait-and-try loop: readiness may be spurious.
-        let mut got = None;
-        for _ in 0..100 {
-            b.readable().await.unwrap();
-            match b.try_recv_from(&mut buf) {
-                Ok(r) => {
-                    got = Some(r);
-                    break;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) => panic!("{e}"),
-            }
-        }
-        let (n, from) = got.expect("datagram arrived");
+        let (n, from) = retry_would_block(|| b.readable(), || b.try_recv_from(&mut buf)).await;
         assert_eq!((&buf[..n], from), (&b"hello"[..], a.local_addr().unwrap()));
         // Drained again: WouldBlock, and the readiness was cleared.
-        assert_eq!(
-            b.try_recv(&mut buf).unwrap_err().kind(),
-            io::ErrorKind::WouldBlock
-        );
+        assert_would_block(b.try_recv(&mut buf));
         // try_send on a connected socket.
         a.connect(b.local_addr().unwrap()).await.unwrap();
         let r = a.ready(Interest::WRITABLE).await.unwrap();
@@ -277,10 +252,7 @@ fn peek_variants_leave_the_datagram_queued() {
             aaddr
         );
         assert_eq!(b.recv(&mut buf).await.unwrap(), 8);
-        assert_eq!(
-            b.try_peek(&mut buf).unwrap_err().kind(),
-            io::ErrorKind::WouldBlock
-        );
+        assert_would_block(b.try_peek(&mut buf));
     });
 }
 
@@ -464,10 +436,7 @@ fn recv_buf_variants_fill_spare_capacity() {
         let b = local().await;
         let (aaddr, baddr) = (a.local_addr().unwrap(), b.local_addr().unwrap());
         let mut v: Vec<u8> = Vec::with_capacity(8);
-        assert_eq!(
-            b.try_recv_buf(&mut v).unwrap_err().kind(),
-            io::ErrorKind::WouldBlock
-        );
+        assert_would_block(b.try_recv_buf(&mut v));
         a.send_to(b"first", baddr).await.unwrap();
         let (n, from) = b.recv_buf_from(&mut v).await.unwrap();
         assert_eq!((n, from, &v[..]), (5, aaddr, &b"first"[..]));
@@ -480,19 +449,8 @@ fn recv_buf_variants_fill_spare_capacity() {
         a.send_to(b"cond", baddr).await.unwrap();
         assert_eq!(b.recv_buf(&mut v).await.unwrap(), 4);
         a.send_to(b"!", baddr).await.unwrap();
-        let mut got = None;
-        for _ in 0..100 {
-            b.readable().await.unwrap();
-            match b.try_recv_buf_from(&mut v) {
-                Ok(r) => {
-                    got = Some(r);
-                    break;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) => panic!("{e}"),
-            }
-        }
-        assert_eq!(got.unwrap(), (1, aaddr));
+        let got = retry_would_block(|| b.readable(), || b.try_recv_buf_from(&mut v)).await;
+        assert_eq!(got, (1, aaddr));
         assert_eq!(v, b"first+second!");
     });
 }

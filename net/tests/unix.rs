@@ -15,6 +15,8 @@ use futures_util::io::{AsyncReadExt, AsyncWriteExt};
 use sockwq_net::unix::{SocketAddr, UCred};
 use sockwq_net::{UnixDatagram, UnixListener, UnixStream};
 
+use support::{assert_would_block, retry_would_block};
+
 const LIMIT: Duration = Duration::from_secs(30);
 
 /// Runs `f` on `futures::executor::block_on` in a thread; a hang fails the
@@ -208,10 +210,7 @@ fn readiness_and_try_io() {
         let (a, b) = UnixStream::pair().unwrap();
         let mut buf = [0u8; 16];
         // Nothing queued yet.
-        assert_eq!(
-            b.try_read(&mut buf).unwrap_err().kind(),
-            io::ErrorKind::WouldBlock
-        );
+        assert_would_block(b.try_read(&mut buf));
         a.writable().await.unwrap();
         assert_eq!(a.try_write(b"xyz").unwrap(), 3);
         b.readable().await.unwrap();
@@ -221,18 +220,7 @@ fn readiness_and_try_io() {
             .unwrap();
         assert!(ready.is_readable() || ready.is_writable());
         // Loop bounded: a readiness may be spurious.
-        let mut n = 0;
-        for _ in 0..100 {
-            b.readable().await.unwrap();
-            match b.try_read(&mut buf) {
-                Ok(k) => {
-                    n = k;
-                    break;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) => panic!("{e}"),
-            }
-        }
+        let n = retry_would_block(|| b.readable(), || b.try_read(&mut buf)).await;
         assert_eq!(&buf[..n], b"xyz");
         // Vectored both ways.
         let w = a
@@ -258,15 +246,9 @@ fn readiness_and_try_io() {
             .await
             .unwrap();
         assert_eq!(n, 1);
-        assert_eq!(
-            b.try_io(sockwq_reactor::Interest::READABLE, || (&*socket2::SockRef::from(
-                &b
-            ))
-                .read(&mut [0u8; 1]))
-                .unwrap_err()
-                .kind(),
-            io::ErrorKind::WouldBlock
-        );
+        assert_would_block(b.try_io(sockwq_reactor::Interest::READABLE, || {
+            (&*socket2::SockRef::from(&b)).read(&mut [0u8; 1])
+        }));
     });
 }
 
@@ -354,10 +336,7 @@ fn forget_keeps_write_direction_open() {
         aw.forget();
         // No shutdown: the peer sees no EOF yet.
         let mut buf = [0u8; 1];
-        assert_eq!(
-            b.try_read(&mut buf).unwrap_err().kind(),
-            io::ErrorKind::WouldBlock
-        );
+        assert_would_block(b.try_read(&mut buf));
         drop(ar);
         // Now the whole socket is closed.
         let mut b = b;
@@ -595,14 +574,8 @@ fn datagram_truncation_try_recv_peek_and_unnamed_sender() {
     run(async {
         let (a, b) = UnixDatagram::pair().unwrap();
         let mut buf = [0u8; 64];
-        assert_eq!(
-            b.try_recv(&mut buf).unwrap_err().kind(),
-            io::ErrorKind::WouldBlock
-        );
-        assert_eq!(
-            b.try_recv_from(&mut buf).unwrap_err().kind(),
-            io::ErrorKind::WouldBlock
-        );
+        assert_would_block(b.try_recv(&mut buf));
+        assert_would_block(b.try_recv_from(&mut buf));
 
         // A too-small buffer gets the head; the tail is discarded.
         a.send(&[7u8; 100]).await.unwrap();
@@ -618,10 +591,7 @@ fn datagram_truncation_try_recv_peek_and_unnamed_sender() {
         let (n, from) = b.try_recv_from(&mut buf).unwrap();
         assert_eq!(&buf[..n], b"next");
         assert!(from.is_unnamed());
-        assert_eq!(
-            b.try_peek_from(&mut buf).unwrap_err().kind(),
-            io::ErrorKind::WouldBlock
-        );
+        assert_would_block(b.try_peek_from(&mut buf));
 
         // An unbound sender shows up unnamed.
         let name = abstract_name("dgram-unnamed");
@@ -702,10 +672,7 @@ fn buf_mut_variants() {
     run(async {
         let (a, b) = UnixStream::pair().unwrap();
         let mut v: Vec<u8> = Vec::with_capacity(4);
-        assert_eq!(
-            b.try_read_buf(&mut v).unwrap_err().kind(),
-            io::ErrorKind::WouldBlock
-        );
+        assert_would_block(b.try_read_buf(&mut v));
         a.writable().await.unwrap();
         a.try_write(b"abc").unwrap();
         b.readable().await.unwrap();
@@ -728,14 +695,8 @@ fn buf_mut_variants() {
         u.send(b"z").await.unwrap();
         assert_eq!(d.recv_buf(&mut v).await.unwrap(), 1);
         assert_eq!(v, b"xyz");
-        assert_eq!(
-            d.try_recv_buf(&mut v).unwrap_err().kind(),
-            io::ErrorKind::WouldBlock
-        );
-        assert_eq!(
-            d.try_recv_buf_from(&mut v).unwrap_err().kind(),
-            io::ErrorKind::WouldBlock
-        );
+        assert_would_block(d.try_recv_buf(&mut v));
+        assert_would_block(d.try_recv_buf_from(&mut v));
     });
 }
 

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 use std::future::Future;
+use std::io;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -50,6 +51,33 @@ pub async fn timeout<F: Future>(secs: u64, fut: F) -> F::Output {
         Ok(v) => v,
         Err(_) => panic!("test hung: no progress in {secs}s"),
     }
+}
+
+/// Fails unless `r` is a `WouldBlock` error (reported at the caller's line).
+#[track_caller]
+pub fn assert_would_block<T: std::fmt::Debug>(r: io::Result<T>) {
+    assert_eq!(r.unwrap_err().kind(), io::ErrorKind::WouldBlock);
+}
+
+/// Waits for readiness with `ready`, then calls `attempt`, until `attempt`
+/// does not fail with `WouldBlock` (a readiness may be spurious); returns
+/// its value. Bounded: fails after 100 readiness waits, or on another
+/// error.
+pub async fn retry_would_block<T, R, A, Fut>(mut ready: R, mut attempt: A) -> T
+where
+    R: FnMut() -> Fut,
+    Fut: Future<Output = io::Result<()>>,
+    A: FnMut() -> io::Result<T>,
+{
+    for _ in 0..100 {
+        ready().await.unwrap();
+        match attempt() {
+            Ok(v) => return v,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    panic!("still WouldBlock after 100 readiness waits");
 }
 
 /// xorshift64*: fast, deterministic pseudo-random numbers.
