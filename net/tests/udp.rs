@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::future::Future;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -13,19 +12,11 @@ use std::time::Duration;
 use sockwq_net::UdpSocket;
 use sockwq_reactor::Interest;
 
-use support::{assert_would_block, retry_would_block};
+use support::{assert_would_block, block_on, retry_would_block};
 
-const LIMIT: Duration = Duration::from_secs(60);
-
-/// Runs `f` on `futures::executor::block_on` in a thread; a hang fails the
-/// test after `LIMIT` instead of hanging the suite.
-fn run<F>(f: F) -> F::Output
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    support::block_on(LIMIT.as_secs(), f)
-}
+/// Seconds a test may take: a hang fails it instead of hanging the suite.
+const T: u64 = 60;
+const LIMIT: Duration = Duration::from_secs(T);
 
 async fn local() -> UdpSocket {
     UdpSocket::bind("127.0.0.1:0").await.unwrap()
@@ -47,7 +38,7 @@ fn spawn_echo(sock: UdpSocket, count: usize) -> std::thread::JoinHandle<io::Resu
 
 #[test]
 fn echo_send_to_recv_from() {
-    run(async {
+    block_on(T, async {
         let server = local().await;
         let saddr = server.local_addr().unwrap();
         let echo = spawn_echo(server, 200);
@@ -66,7 +57,7 @@ fn echo_send_to_recv_from() {
 
 #[test]
 fn echo_connected_send_recv_with_string_addresses() {
-    run(async {
+    block_on(T, async {
         let server = local().await;
         let saddr = server.local_addr().unwrap();
         let echo = spawn_echo(server, 100);
@@ -91,7 +82,7 @@ fn echo_connected_send_recv_with_string_addresses() {
 
 #[test]
 fn truncation_keeps_the_head_and_drops_the_tail() {
-    run(async {
+    block_on(T, async {
         let a = local().await;
         let b = local().await;
         let baddr = b.local_addr().unwrap();
@@ -114,7 +105,7 @@ fn truncation_keeps_the_head_and_drops_the_tail() {
 
 #[test]
 fn ten_thousand_datagrams_ping_pong_none_lost() {
-    run(async {
+    block_on(T, async {
         const N: u32 = 10_000;
         let server = local().await;
         let saddr = server.local_addr().unwrap();
@@ -186,7 +177,7 @@ async fn ten_thousand_datagrams_windowed_shared_socket_under_tokio() {
 
 #[test]
 fn try_recv_would_block_when_empty_then_ready() {
-    run(async {
+    block_on(T, async {
         let a = local().await;
         let b = local().await;
         let mut buf = [0u8; 16];
@@ -234,7 +225,7 @@ fn sockwq_test_uninit(buf: &mut [u8]) -> &mut [std::mem::MaybeUninit<u8>] {
 
 #[test]
 fn peek_variants_leave_the_datagram_queued() {
-    run(async {
+    block_on(T, async {
         let a = local().await;
         let b = local().await;
         let aaddr = a.local_addr().unwrap();
@@ -303,7 +294,7 @@ async fn poll_api_with_readbuf_does_not_need_zeroed_memory() {
 
 #[test]
 fn connected_socket_reports_refused_not_hang() {
-    run(async {
+    block_on(T, async {
         // A port that was just free: bind, note it, close.
         let gone = local().await;
         let gone_addr = gone.local_addr().unwrap();
@@ -330,7 +321,7 @@ fn connected_socket_reports_refused_not_hang() {
 
 #[test]
 fn options_round_trip() {
-    run(async {
+    block_on(T, async {
         let s = local().await;
         assert!(!s.broadcast().unwrap());
         s.set_broadcast(true).unwrap();
@@ -359,7 +350,7 @@ fn options_round_trip() {
 
 #[test]
 fn multicast_join_leave_v4_on_loopback() {
-    run(async {
+    block_on(T, async {
         let group = Ipv4Addr::new(239, 255, 77, 77);
         let recv = UdpSocket::bind("0.0.0.0:0").await.unwrap();
         let port = recv.local_addr().unwrap().port();
@@ -392,7 +383,7 @@ fn multicast_join_leave_v4_on_loopback() {
 
 #[test]
 fn std_interop_and_bad_input() {
-    run(async {
+    block_on(T, async {
         // from_std / into_std / TryFrom.
         let std_sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         let addr = std_sock.local_addr().unwrap();
@@ -431,7 +422,7 @@ fn std_interop_and_bad_input() {
 
 #[test]
 fn recv_buf_variants_fill_spare_capacity() {
-    run(async {
+    block_on(T, async {
         let a = local().await;
         let b = local().await;
         let (aaddr, baddr) = (a.local_addr().unwrap(), b.local_addr().unwrap());

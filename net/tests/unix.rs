@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::future::Future;
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,19 +14,11 @@ use futures_util::io::{AsyncReadExt, AsyncWriteExt};
 use sockwq_net::unix::{SocketAddr, UCred};
 use sockwq_net::{UnixDatagram, UnixListener, UnixStream};
 
-use support::{assert_would_block, retry_would_block};
+use support::{assert_would_block, block_on, retry_would_block};
 
-const LIMIT: Duration = Duration::from_secs(30);
-
-/// Runs `f` on `futures::executor::block_on` in a thread; a hang fails the
-/// test after `LIMIT` instead of hanging the suite.
-fn run<F>(f: F) -> F::Output
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    support::block_on(LIMIT.as_secs(), f)
-}
+/// Seconds a test may take: a hang fails it instead of hanging the suite.
+const T: u64 = 30;
+const LIMIT: Duration = Duration::from_secs(T);
 
 /// A fresh abstract name, unique in this process and across processes.
 fn abstract_name(tag: &str) -> String {
@@ -65,7 +56,7 @@ async fn echo_once(listener: UnixListener) -> io::Result<()> {
 
 #[test]
 fn stream_echo_pathname_block_on() {
-    run(async {
+    block_on(T, async {
         let path = temp_path("echo");
         let listener = UnixListener::bind(&path).unwrap();
         assert_eq!(listener.local_addr().unwrap().as_pathname(), Some(path.as_path()));
@@ -142,7 +133,7 @@ mod tokio_traits {
 
 #[test]
 fn abstract_namespace_bind_connect_and_addresses() {
-    run(async {
+    block_on(T, async {
         let name = abstract_name("abs");
         let listener = UnixListener::bind(&name).unwrap();
         let local = listener.local_addr().unwrap();
@@ -178,7 +169,7 @@ fn abstract_namespace_bind_connect_and_addresses() {
 
 #[test]
 fn pair_and_peer_cred() {
-    run(async {
+    block_on(T, async {
         let (mut a, mut b) = UnixStream::pair().unwrap();
         assert!(a.local_addr().unwrap().is_unnamed());
         assert!(a.peer_addr().unwrap().is_unnamed());
@@ -206,7 +197,7 @@ fn pair_and_peer_cred() {
 
 #[test]
 fn readiness_and_try_io() {
-    run(async {
+    block_on(T, async {
         let (a, b) = UnixStream::pair().unwrap();
         let mut buf = [0u8; 16];
         // Nothing queued yet.
@@ -304,7 +295,7 @@ fn owned_halves_on_two_threads_and_reunite() {
 
 #[test]
 fn reunite_mismatch_and_write_half_drop_shuts_down() {
-    run(async {
+    block_on(T, async {
         let (a, mut a_peer) = UnixStream::pair().unwrap();
         let (b, _b_peer) = UnixStream::pair().unwrap();
         let (ar, aw) = a.into_split();
@@ -330,7 +321,7 @@ fn reunite_mismatch_and_write_half_drop_shuts_down() {
 
 #[test]
 fn forget_keeps_write_direction_open() {
-    run(async {
+    block_on(T, async {
         let (a, b) = UnixStream::pair().unwrap();
         let (ar, aw) = a.into_split();
         aw.forget();
@@ -346,7 +337,7 @@ fn forget_keeps_write_direction_open() {
 
 #[test]
 fn borrowed_split_read_and_write_concurrently() {
-    run(async {
+    block_on(T, async {
         let (mut a, b) = UnixStream::pair().unwrap();
         let echo = std::thread::spawn(move || {
             futures::executor::block_on(async move {
@@ -384,7 +375,7 @@ fn borrowed_split_read_and_write_concurrently() {
 
 #[test]
 fn std_client_against_our_listener_and_back() {
-    run(async {
+    block_on(T, async {
         let path = temp_path("std");
         let listener = UnixListener::bind(&path).unwrap();
         let p2 = path.clone();
@@ -423,7 +414,7 @@ fn std_client_against_our_listener_and_back() {
 
 #[test]
 fn peer_close_gives_eof_then_broken_pipe() {
-    run(async {
+    block_on(T, async {
         let (mut a, b) = UnixStream::pair().unwrap();
         drop(b);
         let mut buf = [0u8; 8];
@@ -447,7 +438,7 @@ fn peer_close_gives_eof_then_broken_pipe() {
 
 #[test]
 fn poll_accept_and_accept_is_cancel_safe() {
-    run(async {
+    block_on(T, async {
         let name = abstract_name("pollacc");
         let l = UnixListener::bind(&name).unwrap();
         // Nothing pending: poll_accept is Pending (with a noop waker).
@@ -470,7 +461,7 @@ fn poll_accept_and_accept_is_cancel_safe() {
 
 #[test]
 fn bad_input_is_a_clear_error() {
-    run(async {
+    block_on(T, async {
         let missing = temp_path("missing");
         let e = UnixStream::connect(&missing).await.unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::NotFound);
@@ -517,7 +508,7 @@ fn bad_input_is_a_clear_error() {
 
 #[test]
 fn datagram_echo_send_to_recv_from_and_connected() {
-    run(async {
+    block_on(T, async {
         let server_name = abstract_name("dgram-srv");
         let client_path = temp_path("dgram-cli");
         let server = UnixDatagram::bind(&server_name).unwrap();
@@ -571,7 +562,7 @@ fn datagram_echo_send_to_recv_from_and_connected() {
 
 #[test]
 fn datagram_truncation_try_recv_peek_and_unnamed_sender() {
-    run(async {
+    block_on(T, async {
         let (a, b) = UnixDatagram::pair().unwrap();
         let mut buf = [0u8; 64];
         assert_would_block(b.try_recv(&mut buf));
@@ -669,7 +660,7 @@ async fn datagram_poll_recv_with_readbuf_under_tokio() {
 
 #[test]
 fn buf_mut_variants() {
-    run(async {
+    block_on(T, async {
         let (a, b) = UnixStream::pair().unwrap();
         let mut v: Vec<u8> = Vec::with_capacity(4);
         assert_would_block(b.try_read_buf(&mut v));
@@ -717,7 +708,7 @@ fn types_are_send_sync_unpin_like_tokios() {
 
 #[test]
 fn connect_to_a_full_backlog_is_an_error_not_a_hang() {
-    run(async {
+    block_on(T, async {
         use socket2::{Domain, SockAddr, Socket, Type};
         let name = abstract_name("backlog");
         let raw = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
