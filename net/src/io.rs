@@ -104,6 +104,17 @@ impl<S: AsFd> Evented<S> {
         self.reg.poll_write_ready(cx).map_ok(drop)
     }
 
+    /// Waits for a non-blocking `connect` to finish (the socket turns
+    /// writable), then reports its outcome from `SO_ERROR`. Uses the
+    /// single-waiter write slot: the connecting task is the only one.
+    pub(crate) async fn finish_connect(&self) -> io::Result<()> {
+        poll_fn(|cx| self.reg.poll_write_ready(cx)).await?;
+        match self.sock_ref().take_error()? {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
     /// `tokio`-style `try_io`: runs `f` only if ready for `interest`;
     /// clears that readiness if `f` returns `WouldBlock`.
     pub(crate) fn try_io<R>(&self, interest: Interest, f: impl FnOnce() -> io::Result<R>) -> io::Result<R> {
@@ -237,10 +248,9 @@ impl<S: AsFd> Evented<S> {
         })
     }
 
+    /// Writes (or sends a datagram) without waiting, `MSG_NOSIGNAL`.
     pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.reg.try_io(Interest::WRITABLE, || {
-            self.sock_ref().send_with_flags(buf, libc::MSG_NOSIGNAL)
-        })
+        self.reg.try_io(Interest::WRITABLE, || self.send_now(buf))
     }
 
     pub(crate) fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
@@ -249,7 +259,34 @@ impl<S: AsFd> Evented<S> {
         })
     }
 
-    // ---- datagram receives into caller-owned buffers ------------------
+    // ---- datagram sends and receives ----------------------------------
+
+    /// Sends a datagram to the connected peer, `MSG_NOSIGNAL`.
+    pub(crate) async fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.async_io(Interest::WRITABLE, || self.send_now(buf)).await
+    }
+
+    /// Polls to send a datagram to the connected peer, `MSG_NOSIGNAL`.
+    pub(crate) fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.poll_io(cx, Interest::WRITABLE, || self.send_now(buf))
+    }
+
+    /// Receives a datagram from the connected peer.
+    pub(crate) async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.async_io(Interest::READABLE, || self.sock_ref().recv(as_uninit(buf)))
+            .await
+    }
+
+    /// Receives a datagram from the connected peer without waiting.
+    pub(crate) fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.try_io(Interest::READABLE, || self.sock_ref().recv(as_uninit(buf)))
+    }
+
+    /// Receives the next datagram without removing it from the queue.
+    pub(crate) async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.async_io(Interest::READABLE, || self.sock_ref().peek(as_uninit(buf)))
+            .await
+    }
 
     /// Receives a datagram into `buf`'s spare capacity.
     pub(crate) async fn recv_buf<B: bytes::BufMut + ?Sized>(&self, buf: &mut B) -> io::Result<usize> {
@@ -302,6 +339,12 @@ impl<S: AsFd> Evented<S> {
             // received bytes and returns how many.
             unsafe { recv_into_read_buf(buf, |b| self.sock_ref().recv_from(b)) }
         })
+    }
+
+    /// One `send` with `MSG_NOSIGNAL`: a closed peer is an error, never a
+    /// `SIGPIPE`.
+    fn send_now(&self, buf: &[u8]) -> io::Result<usize> {
+        self.sock_ref().send_with_flags(buf, libc::MSG_NOSIGNAL)
     }
 
     /// One `recv` into `buf`'s spare capacity, advancing `buf` past it.
@@ -389,7 +432,7 @@ unsafe fn recv_into_buf_mut<B: bytes::BufMut + ?Sized, R>(
 /// that `$io` returns (`$this` is `&self` there). Each type lists the
 /// methods it offers; each method is written once, in its arm below:
 ///
-/// ```ignore
+/// ```text
 /// impl TcpStream {
 ///     evented_methods!(|this| &this.io; ready, readable, try_read);
 /// }
@@ -558,7 +601,73 @@ macro_rules! evented_methods {
         }
     };
 
-    // ---- datagram receives into a `BufMut` ----
+    // ---- datagram sends and receives ----
+    (@send |$this:ident| $io:expr) => {
+        /// Sends a datagram to the connected peer (`MSG_NOSIGNAL`); returns
+        /// the bytes sent.
+        pub async fn send(&self, buf: &[u8]) -> std::io::Result<usize> {
+            let $this = self;
+            $io.send(buf).await
+        }
+    };
+    (@poll_send |$this:ident| $io:expr) => {
+        /// Polls to send a datagram to the connected peer.
+        pub fn poll_send(
+            &self,
+            cx: &mut std::task::Context<'_>,
+            buf: &[u8],
+        ) -> std::task::Poll<std::io::Result<usize>> {
+            let $this = self;
+            $io.poll_send(cx, buf)
+        }
+    };
+    (@try_send |$this:ident| $io:expr) => {
+        /// Sends a datagram to the connected peer without waiting:
+        /// `WouldBlock` if the send buffer is full.
+        pub fn try_send(&self, buf: &[u8]) -> std::io::Result<usize> {
+            let $this = self;
+            // The same `send(2)` as a stream's `try_write`.
+            $io.try_write(buf)
+        }
+    };
+    (@recv |$this:ident| $io:expr) => {
+        /// Receives a datagram from the connected peer, truncated to
+        /// `buf.len()` (the rest of a longer datagram is discarded).
+        pub async fn recv(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let $this = self;
+            $io.recv(buf).await
+        }
+    };
+    (@try_recv |$this:ident| $io:expr) => {
+        /// Receives a datagram without waiting: `WouldBlock` if no datagram
+        /// is queued.
+        pub fn try_recv(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let $this = self;
+            $io.try_recv(buf)
+        }
+    };
+    (@poll_recv |$this:ident| $io:expr) => {
+        /// Polls to receive a datagram into `buf`'s unfilled part, which is
+        /// never zeroed first; a datagram longer than the space left is
+        /// truncated.
+        #[cfg(feature = "tokio")]
+        pub fn poll_recv(
+            &self,
+            cx: &mut std::task::Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            let $this = self;
+            $io.poll_recv(cx, buf)
+        }
+    };
+    (@peek |$this:ident| $io:expr) => {
+        /// Receives the next datagram from the connected peer without
+        /// removing it from the queue.
+        pub async fn peek(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let $this = self;
+            $io.peek(buf).await
+        }
+    };
     (@try_recv_buf |$this:ident| $io:expr) => {
         /// Receives a datagram into `buf`'s spare capacity (not zeroed
         /// first) without waiting; truncated to that capacity.
@@ -694,6 +803,35 @@ macro_rules! impl_write_io {
 }
 pub(crate) use impl_write_io;
 
+/// Implements `AsFd` and `AsRawFd` (the fd of the socket in the type's
+/// `io: Evented<_>` field) and `TryFrom<$std>` (as the type's `from_std`)
+/// for a socket type.
+macro_rules! impl_socket_traits {
+    ($ty:ident, $std:ty) => {
+        impl TryFrom<$std> for $ty {
+            type Error = std::io::Error;
+
+            #[doc = concat!("Same as [`", stringify!($ty), "::from_std`].")]
+            fn try_from(socket: $std) -> std::io::Result<$ty> {
+                $ty::from_std(socket)
+            }
+        }
+
+        impl std::os::fd::AsFd for $ty {
+            fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+                std::os::fd::AsFd::as_fd(&self.io)
+            }
+        }
+
+        impl std::os::fd::AsRawFd for $ty {
+            fn as_raw_fd(&self) -> std::os::fd::RawFd {
+                std::os::fd::AsRawFd::as_raw_fd(&self.io)
+            }
+        }
+    };
+}
+pub(crate) use impl_socket_traits;
+
 /// [`impl_read_io!`] and [`impl_write_io!`] together, for a whole stream.
 macro_rules! impl_stream_io {
     ([$($gen:tt)*] $ty:ty, |$this:ident| $get:expr, |$sd:ident| $shutdown:expr) => {
@@ -729,15 +867,18 @@ mod tests {
             AsyncReadExt::read_to_end(&mut b, &mut got).await.unwrap();
             assert_eq!(got, b"hello");
             // tokio's traits on the other direction.
-            tokio::io::AsyncWriteExt::write_all(&mut b, b"world")
-                .await
-                .unwrap();
-            let mut buf = [0u8; 5];
-            tokio::io::AsyncReadExt::read_exact(&mut a, &mut buf)
-                .await
-                .unwrap();
-            assert_eq!(&buf, b"world");
-            assert!(tokio::io::AsyncWrite::is_write_vectored(&b));
+            #[cfg(feature = "tokio")]
+            {
+                tokio::io::AsyncWriteExt::write_all(&mut b, b"world")
+                    .await
+                    .unwrap();
+                let mut buf = [0u8; 5];
+                tokio::io::AsyncReadExt::read_exact(&mut a, &mut buf)
+                    .await
+                    .unwrap();
+                assert_eq!(&buf, b"world");
+                assert!(tokio::io::AsyncWrite::is_write_vectored(&b));
+            }
         });
     }
 

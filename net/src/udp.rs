@@ -4,7 +4,6 @@
 use std::fmt;
 use std::io;
 use std::net::{self, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{Context, Poll};
 
 use sockwq_reactor::Interest;
@@ -109,46 +108,9 @@ impl UdpSocket {
 
     crate::io::evented_methods!(|this| &this.io;
         ready, readable, writable, poll_recv_ready, poll_send_ready,
+        send, poll_send, try_send, recv, poll_recv, try_recv, peek,
         try_recv_buf, recv_buf, try_io, async_io,
     );
-
-    /// Sends a datagram to the connected peer; returns the bytes sent.
-    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io
-            .async_io(Interest::WRITABLE, || self.io.get_ref().send(buf))
-            .await
-    }
-
-    /// Polls to send a datagram to the connected peer.
-    pub fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_io(cx, Interest::WRITABLE, || self.io.get_ref().send(buf))
-    }
-
-    /// Sends without waiting: `WouldBlock` if the send buffer is full.
-    pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.try_io(Interest::WRITABLE, || self.io.get_ref().send(buf))
-    }
-
-    /// Receives a datagram from the connected peer (truncated to
-    /// `buf.len()`, see the type's docs).
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io
-            .async_io(Interest::READABLE, || self.io.get_ref().recv(buf))
-            .await
-    }
-
-    /// Polls to receive a datagram into `buf`'s unfilled part, which is
-    /// never zeroed first (truncated to the space left, see the type's docs).
-    #[cfg(feature = "tokio")]
-    pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut tokio::io::ReadBuf<'_>) -> Poll<io::Result<()>> {
-        self.io.poll_recv(cx, buf)
-    }
-
-    /// Receives without waiting: `WouldBlock` if no datagram is queued.
-    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.try_io(Interest::READABLE, || self.io.get_ref().recv(buf))
-    }
 
     /// Like [`try_recv_buf`](Self::try_recv_buf), also returning the
     /// sender's address.
@@ -222,22 +184,10 @@ impl UdpSocket {
             .try_io(Interest::READABLE, || self.io.get_ref().recv_from(buf))
     }
 
-    /// Receives the next datagram from the connected peer without removing
-    /// it from the queue.
-    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io
-            .async_io(Interest::READABLE, || self.io.get_ref().peek(buf))
-            .await
-    }
-
     /// Polls to peek at the next datagram into `buf`'s unfilled part.
     #[cfg(feature = "tokio")]
     pub fn poll_peek(&self, cx: &mut Context<'_>, buf: &mut tokio::io::ReadBuf<'_>) -> Poll<io::Result<()>> {
-        self.io.poll_io(cx, Interest::READABLE, || {
-            // SAFETY: the closure is a `recv(MSG_PEEK)`, which only writes
-            // received bytes and returns how many.
-            unsafe { crate::io::recv_into_read_buf(buf, |b| self.io.sock_ref().peek(b).map(|n| (n, ()))) }
-        })
+        self.io.poll_peek_read_buf(cx, buf).map_ok(drop)
     }
 
     /// Peeks without waiting: `WouldBlock` if no datagram is queued.
@@ -422,29 +372,10 @@ fn inet(addr: &socket2::SockAddr) -> io::Result<SocketAddr> {
     })
 }
 
-impl TryFrom<net::UdpSocket> for UdpSocket {
-    type Error = io::Error;
-
-    /// Same as [`UdpSocket::from_std`].
-    fn try_from(socket: net::UdpSocket) -> io::Result<UdpSocket> {
-        UdpSocket::from_std(socket)
-    }
-}
+crate::io::impl_socket_traits!(UdpSocket, net::UdpSocket);
 
 impl fmt::Debug for UdpSocket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UdpSocket").field("io", &self.io).finish()
-    }
-}
-
-impl AsRawFd for UdpSocket {
-    fn as_raw_fd(&self) -> RawFd {
-        self.io.as_raw_fd()
-    }
-}
-
-impl AsFd for UdpSocket {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.as_fd()
     }
 }

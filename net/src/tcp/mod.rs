@@ -12,7 +12,8 @@
 //!
 //! An echo server, as with tokio (swap `tokio::net` for `sockwq_net`):
 //!
-//! ```no_run
+#![cfg_attr(feature = "tokio", doc = "```no_run")]
+#![cfg_attr(not(feature = "tokio"), doc = "```ignore")]
 //! use sockwq_net::TcpListener;
 //! use tokio::io::{AsyncReadExt, AsyncWriteExt};
 //!

@@ -4,7 +4,6 @@ use std::fmt;
 use std::future::poll_fn;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -93,11 +92,7 @@ impl TcpStream {
 
     /// Waits for a non-blocking connect to finish; checks `SO_ERROR`.
     pub(crate) async fn finish_connect(self) -> io::Result<TcpStream> {
-        // The single-waiter slot: the connecting task is the only one.
-        poll_fn(|cx| self.io.source().poll_write_ready(cx)).await?;
-        if let Some(e) = self.take_error()? {
-            return Err(e);
-        }
+        self.io.finish_connect().await?;
         Ok(self)
     }
 
@@ -248,32 +243,13 @@ impl TcpStream {
 
 impl_stream_io!([] TcpStream, |this| &this.io, |s| s.shutdown_std(Shutdown::Write));
 
-impl TryFrom<std::net::TcpStream> for TcpStream {
-    type Error = io::Error;
-
-    /// Same as [`TcpStream::from_std`].
-    fn try_from(stream: std::net::TcpStream) -> io::Result<TcpStream> {
-        TcpStream::from_std(stream)
-    }
-}
-
 impl AsRef<TcpStream> for TcpStream {
     fn as_ref(&self) -> &TcpStream {
         self
     }
 }
 
-impl AsFd for TcpStream {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.as_fd()
-    }
-}
-
-impl AsRawFd for TcpStream {
-    fn as_raw_fd(&self) -> RawFd {
-        self.io.as_raw_fd()
-    }
-}
+crate::io::impl_socket_traits!(TcpStream, std::net::TcpStream);
 
 impl fmt::Debug for TcpStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -3,7 +3,6 @@
 use std::fmt;
 use std::io;
 use std::net::Shutdown;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net;
 use std::path::Path;
 use std::task::{Context, Poll};
@@ -86,27 +85,9 @@ impl UnixDatagram {
 
     crate::io::evented_methods!(|this| &this.io;
         ready, readable, writable, poll_recv_ready, poll_send_ready,
+        send, poll_send, try_send, recv, poll_recv, try_recv, peek,
         try_recv_buf, recv_buf, try_io, async_io,
     );
-
-    fn send_now(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.sock_ref().send_with_flags(buf, libc::MSG_NOSIGNAL)
-    }
-
-    /// Sends a datagram to the connected peer.
-    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.async_io(Interest::WRITABLE, || self.send_now(buf)).await
-    }
-
-    /// Sends without waiting: `WouldBlock` if the send buffer is full.
-    pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.try_io(Interest::WRITABLE, || self.send_now(buf))
-    }
-
-    /// Polls to send a datagram to the connected peer.
-    pub fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Interest::WRITABLE, || self.send_now(buf))
-    }
 
     /// Sends a datagram to `target` without waiting.
     pub fn try_send_to<P>(&self, buf: &[u8], target: P) -> io::Result<usize>
@@ -138,26 +119,6 @@ impl UnixDatagram {
         self.io.poll_io(cx, Interest::WRITABLE, || {
             self.io.get_ref().send_to_addr(buf, &addr)
         })
-    }
-
-    /// Receives a datagram (truncated to `buf.len()`: the excess is
-    /// discarded).
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io
-            .async_io(Interest::READABLE, || self.io.get_ref().recv(buf))
-            .await
-    }
-
-    /// Receives without waiting: `WouldBlock` if no datagram is queued.
-    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.try_io(Interest::READABLE, || self.io.get_ref().recv(buf))
-    }
-
-    /// Polls to receive a datagram into `buf`'s unfilled part (not zeroed
-    /// first); a datagram longer than that is truncated.
-    #[cfg(feature = "tokio")]
-    pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut tokio::io::ReadBuf<'_>) -> Poll<io::Result<()>> {
-        self.io.poll_recv(cx, buf)
     }
 
     /// Like [`try_recv_buf`](Self::try_recv_buf), also returning the
@@ -203,14 +164,6 @@ impl UnixDatagram {
         Poll::Ready(Ok(SocketAddr(socketaddr::from_sockaddr(&addr)?)))
     }
 
-    /// Receives the next datagram without removing it from the queue
-    /// (sockwq extra).
-    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io
-            .async_io(Interest::READABLE, || self.io.sock_ref().peek(as_uninit(buf)))
-            .await
-    }
-
     /// Like [`peek`](Self::peek), also returning the sender's address
     /// (sockwq extra).
     pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
@@ -250,29 +203,10 @@ impl UnixDatagram {
     }
 }
 
-impl TryFrom<net::UnixDatagram> for UnixDatagram {
-    type Error = io::Error;
-
-    /// Same as [`UnixDatagram::from_std`].
-    fn try_from(stream: net::UnixDatagram) -> io::Result<UnixDatagram> {
-        UnixDatagram::from_std(stream)
-    }
-}
+crate::io::impl_socket_traits!(UnixDatagram, net::UnixDatagram);
 
 impl fmt::Debug for UnixDatagram {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UnixDatagram").field("io", &self.io).finish()
-    }
-}
-
-impl AsRawFd for UnixDatagram {
-    fn as_raw_fd(&self) -> RawFd {
-        self.io.as_raw_fd()
-    }
-}
-
-impl AsFd for UnixDatagram {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.as_fd()
     }
 }

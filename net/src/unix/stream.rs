@@ -1,10 +1,9 @@
 //! [`UnixStream`]: a connected Unix-domain stream socket.
 
 use std::fmt;
-use std::future::poll_fn;
 use std::io;
 use std::net::Shutdown;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net;
 use std::path::Path;
 
@@ -83,10 +82,7 @@ impl UnixStream {
         }
         let stream = UnixStream::new(net::UnixStream::from(OwnedFd::from(sock)))?;
         // As tokio: writable means the connect finished; SO_ERROR says how.
-        poll_fn(|cx| stream.io.source().poll_write_ready(cx)).await?;
-        if let Some(e) = stream.take_error()? {
-            return Err(e);
-        }
+        stream.io.finish_connect().await?;
         Ok(stream)
     }
 
@@ -157,14 +153,7 @@ impl UnixStream {
 
 impl_stream_io!([] UnixStream, |this| &this.io, |s| s.shutdown_std(Shutdown::Write));
 
-impl TryFrom<net::UnixStream> for UnixStream {
-    type Error = io::Error;
-
-    /// Same as [`UnixStream::from_std`].
-    fn try_from(stream: net::UnixStream) -> io::Result<UnixStream> {
-        UnixStream::from_std(stream)
-    }
-}
+crate::io::impl_socket_traits!(UnixStream, net::UnixStream);
 
 impl fmt::Debug for UnixStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -175,17 +164,5 @@ impl fmt::Debug for UnixStream {
 impl AsRef<Self> for UnixStream {
     fn as_ref(&self) -> &Self {
         self
-    }
-}
-
-impl AsRawFd for UnixStream {
-    fn as_raw_fd(&self) -> RawFd {
-        self.io.as_raw_fd()
-    }
-}
-
-impl AsFd for UnixStream {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.as_fd()
     }
 }
