@@ -201,7 +201,13 @@ impl<S: AsFd> Evented<S> {
         self.reg.try_io(Interest::READABLE, || self.recv_buf_now(buf))
     }
 
-    /// Peeks at a stream socket's queued bytes.
+    /// Receives without removing what it got from the queue (`MSG_PEEK`):
+    /// a stream's queued bytes, or the next datagram.
+    pub(crate) async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_peek(cx, buf)).await
+    }
+
+    /// Polls to peek at a socket's queued bytes (`MSG_PEEK`).
     pub(crate) fn poll_peek(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         self.reg
             .poll_io(cx, Interest::READABLE, || self.sock_ref().peek(as_uninit(buf)))
@@ -228,7 +234,7 @@ impl<S: AsFd> Evented<S> {
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let want = buf.len();
         self.reg.poll_io_drain(cx, Interest::WRITABLE, || {
-            let n = self.sock_ref().send_with_flags(buf, libc::MSG_NOSIGNAL)?;
+            let n = self.send_now(buf)?;
             Ok((n, n > 0 && n < want))
         })
     }
@@ -280,12 +286,6 @@ impl<S: AsFd> Evented<S> {
     /// Receives a datagram from the connected peer without waiting.
     pub(crate) fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.try_io(Interest::READABLE, || self.sock_ref().recv(as_uninit(buf)))
-    }
-
-    /// Receives the next datagram without removing it from the queue.
-    pub(crate) async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.async_io(Interest::READABLE, || self.sock_ref().peek(as_uninit(buf)))
-            .await
     }
 
     /// Receives a datagram into `buf`'s spare capacity.

@@ -3,7 +3,6 @@
 //! and [`OwnedWriteHalf`], from [`TcpStream::into_split`]). Their methods
 //! and `AsyncRead`/`AsyncWrite` impls come from [`crate::split`].
 
-use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -81,8 +80,7 @@ macro_rules! peek_methods {
         /// Receives data without removing it from the queue; see
         /// [`TcpStream::peek`].
         pub async fn peek(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            let stream: &TcpStream = self.as_ref();
-            poll_fn(|cx| stream.io.poll_peek(cx, buf)).await
+            AsRef::<TcpStream>::as_ref(self).peek(buf).await
         }
     };
 }

@@ -1,7 +1,6 @@
 //! [`TcpStream`]: a connected TCP socket on the reactor.
 
 use std::fmt;
-use std::future::poll_fn;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::task::{Context, Poll};
@@ -164,7 +163,7 @@ impl TcpStream {
     /// successive calls return the same data. Waits until data (or EOF) is
     /// there; `Ok(0)` means end of stream.
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.io.poll_peek(cx, buf)).await
+        self.io.peek(buf).await
     }
 
     /// Shuts down the read, write, or both halves (`shutdown(2)`), without
