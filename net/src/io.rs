@@ -7,9 +7,11 @@
 //! carry `MSG_NOSIGNAL`: writing to a reset peer is an `io::Error`, never a
 //! `SIGPIPE`.
 //!
-//! The public socket types are thin: their readiness and `try_*` methods
-//! come from [`evented_methods!`], their `AsyncRead`/`AsyncWrite` impls
-//! from [`impl_read_io!`]/[`impl_write_io!`], and both forward here.
+//! The public socket types are thin, and written once here: their
+//! readiness, `try_*` and connected-datagram methods come from
+//! [`evented_methods!`], their `AsyncRead`/`AsyncWrite` impls from
+//! [`impl_read_io!`]/[`impl_write_io!`], and `AsFd`/`AsRawFd`/`TryFrom`
+//! from [`impl_socket_traits!`]; all forward to [`Evented`].
 
 use std::fmt;
 use std::future::poll_fn;
