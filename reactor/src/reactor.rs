@@ -300,6 +300,34 @@ impl Handle {
     /// The returned [`Registration`] deregisters on drop; drop it *before*
     /// closing the fd (`Async` does this for you).
     pub fn register(&self, fd: &impl AsFd) -> io::Result<Registration> {
+        self.register_assume_ready(fd, Ready::EMPTY)
+    }
+
+    /// Like [`register`](Handle::register), but the source starts out with
+    /// `ready` assumed, so the first IO is tried at once instead of after
+    /// the first epoll turn. Meant for sockets that are very likely ready,
+    /// such as one just accepted (its client's request is usually queued
+    /// already): it saves a reactor turn per connection. A wrong guess
+    /// costs one `WouldBlock`, whose clear drops the assumption; a real
+    /// event is a new tick, which that clear cannot erase.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use std::os::unix::net::UnixStream;
+    /// use sockwq_reactor::{Interest, Reactor, Ready};
+    ///
+    /// let reactor = Reactor::new()?;
+    /// let (a, mut b) = UnixStream::pair()?;
+    /// a.set_nonblocking(true)?;
+    /// b.write_all(b"hi")?;
+    /// let reg = reactor.handle().register_assume_ready(&a, Ready::READABLE | Ready::WRITABLE)?;
+    /// // No turn yet, and the read goes ahead.
+    /// let mut buf = [0u8; 2];
+    /// let n = reg.try_io(Interest::READABLE, || std::io::Read::read(&mut &a, &mut buf))?;
+    /// assert_eq!(&buf[..n], b"hi");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn register_assume_ready(&self, fd: &impl AsFd, ready: Ready) -> io::Result<Registration> {
         let raw = fd.as_fd().as_raw_fd();
         let source = {
             let mut reg = self.inner.registry();
@@ -307,7 +335,7 @@ impl Handle {
                 return Err(reactor_gone());
             }
             let entry = reg.live.vacant_entry();
-            let source = Arc::new(Source::new(raw, entry.key(), self.inner.shared.clone()));
+            let source = Arc::new(Source::new(raw, entry.key(), self.inner.shared.clone(), ready));
             entry.insert(source.clone());
             source
         };

@@ -149,9 +149,9 @@ fn directions(interest: Interest) -> &'static [Direction] {
 }
 
 impl Source {
-    pub(crate) fn new(fd: RawFd, key: usize, shared: Arc<Shared>) -> Source {
+    pub(crate) fn new(fd: RawFd, key: usize, shared: Arc<Shared>, assumed: Ready) -> Source {
         Source {
-            state: State::new(),
+            state: State::with_ready(assumed.bits() as u64),
             wq: ArcSwap::from_pointee(SocketWq::default()),
             wq_update: Mutex::new(()),
             fd,

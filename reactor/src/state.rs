@@ -175,8 +175,16 @@ unsafe impl Sync for State {}
 
 impl State {
     pub(crate) fn new() -> State {
+        State::with_ready(0)
+    }
+
+    /// A state that starts with readiness `bits` assumed (tick 0, nobody
+    /// waiting). A wrong guess costs the caller one `WouldBlock`, whose
+    /// clear removes it; a real event bumps the tick, so that clear can
+    /// never erase it.
+    pub(crate) fn with_ready(bits: u64) -> State {
         State {
-            word: AtomicU64::new(0),
+            word: AtomicU64::new(bits & READY_BITS),
             slots: [UnsafeCell::new(None), UnsafeCell::new(None)],
         }
     }

@@ -414,3 +414,55 @@ fn dropping_the_reactor_frees_sources_still_in_their_grace_period() {
     drop(r); // no turn will come: the drop frees it
     assert!(weak.upgrade().is_none(), "reactor drop leaked a released source");
 }
+
+#[test]
+fn assumed_readiness_is_tried_once_and_never_hides_a_real_edge() {
+    use std::cell::Cell;
+    let mut r = Reactor::new().unwrap();
+    let (a, mut b) = pair();
+    let reg = r
+        .handle()
+        .register_assume_ready(&a, Ready::READABLE | Ready::WRITABLE)
+        .unwrap();
+    assert!(reg.readiness().is_readable() && reg.readiness().is_writable());
+    // A wrong guess: nothing to read. The read is tried once, its
+    // WouldBlock clears the assumption, and the next try does not call it.
+    let calls = Cell::new(0);
+    let read = || {
+        calls.set(calls.get() + 1);
+        (&a).read(&mut [0u8; 8])
+    };
+    assert_eq!(
+        reg.try_io(Interest::READABLE, read).unwrap_err().kind(),
+        io::ErrorKind::WouldBlock
+    );
+    assert_eq!(
+        reg.try_io(Interest::READABLE, read).unwrap_err().kind(),
+        io::ErrorKind::WouldBlock
+    );
+    assert_eq!(calls.get(), 1);
+    assert!(
+        reg.readiness().is_writable(),
+        "the write side keeps its assumption"
+    );
+
+    // A snapshot of assumed readiness (tick 0) taken before the real edge
+    // arrives must not erase that edge when cleared afterwards.
+    let (c, mut d) = pair();
+    let reg2 = r.handle().register_assume_ready(&c, Ready::READABLE).unwrap();
+    let waker = noop_waker();
+    let assumed = match reg2.poll_ready(&mut Context::from_waker(&waker), Interest::READABLE) {
+        Poll::Ready(Ok(ev)) => ev,
+        other => panic!("{other:?}"),
+    };
+    d.write_all(b"x").unwrap();
+    b.write_all(b"y").unwrap();
+    let before = r.stats().events;
+    turn_until(&mut r, |r| r.stats().events >= before + 2);
+    reg2.clear_readiness(assumed);
+    assert!(
+        reg2.readiness().is_readable(),
+        "a clear of the assumed readiness erased a real edge"
+    );
+    assert!(reg.readiness().is_readable());
+}

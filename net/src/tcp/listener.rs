@@ -108,7 +108,7 @@ impl TcpListener {
             // that several acceptor tasks can share a listener.
             let ev = source.ready(Interest::READABLE).await?;
             match accept4(self.io.get_ref()) {
-                Ok((stream, addr)) => return Ok((TcpStream::new_nonblocking(stream)?, addr)),
+                Ok((stream, addr)) => return Ok((TcpStream::new_accepted(stream)?, addr)),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => source.clear_readiness(ev),
                 Err(e) => return Err(e),
             }
@@ -125,7 +125,7 @@ impl TcpListener {
             self.io
                 .poll_io(cx, Interest::READABLE, || accept4(self.io.get_ref()))
         )?;
-        Poll::Ready(TcpStream::new_nonblocking(stream).map(|s| (s, addr)))
+        Poll::Ready(TcpStream::new_accepted(stream).map(|s| (s, addr)))
     }
 
     /// A `futures_core::Stream` of incoming connections (each

@@ -89,6 +89,14 @@ impl TcpStream {
         })
     }
 
+    /// Registers a socket just accepted with `accept4(SOCK_NONBLOCK)`,
+    /// assumed ready (see `Evented::new_accepted`).
+    pub(crate) fn new_accepted(stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        Ok(TcpStream {
+            io: Evented::new_accepted(stream)?,
+        })
+    }
+
     /// Waits for a non-blocking connect to finish; checks `SO_ERROR`.
     pub(crate) async fn finish_connect(self) -> io::Result<TcpStream> {
         self.io.finish_connect().await?;
