@@ -65,8 +65,10 @@ impl Kind {
 
 // ---------------------------------------------------------------- servers
 
-/// Echoes until the peer closes; any error just ends the connection.
-async fn sockwq_conn(mut s: sockwq::net::TcpStream) {
+/// Echoes until the peer closes; any error just ends the connection. The
+/// same code serves both runtimes: sockwq's streams implement tokio's
+/// `AsyncRead`/`AsyncWrite` too.
+async fn echo_conn<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut s: S) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut buf = [0u8; 4096];
     loop {
@@ -86,7 +88,7 @@ async fn sockwq_accept_loop(listener: sockwq::net::TcpListener) {
         match listener.accept().await {
             Ok((s, _)) => {
                 let _ = s.set_nodelay(true);
-                sockwq::spawn(sockwq_conn(s));
+                sockwq::spawn(echo_conn(s));
             }
             Err(e) => {
                 // EMFILE and friends: back off instead of spinning.
@@ -97,27 +99,12 @@ async fn sockwq_accept_loop(listener: sockwq::net::TcpListener) {
     }
 }
 
-async fn tokio_conn(mut s: tokio::net::TcpStream) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut buf = [0u8; 4096];
-    loop {
-        match s.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => {
-                if s.write_all(&buf[..n]).await.is_err() {
-                    return;
-                }
-            }
-        }
-    }
-}
-
 async fn tokio_accept_loop(listener: tokio::net::TcpListener) {
     loop {
         match listener.accept().await {
             Ok((s, _)) => {
                 let _ = s.set_nodelay(true);
-                tokio::spawn(tokio_conn(s));
+                tokio::spawn(echo_conn(s));
             }
             Err(e) => {
                 eprintln!("accept: {e}");

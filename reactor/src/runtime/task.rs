@@ -90,19 +90,10 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let abort = Arc::new(AbortState::default());
-    let future = TaskFuture {
-        future,
-        abort: abort.clone(),
-        active: None,
-    };
+    let (future, abort) = task_future(future);
     let target = remote.clone();
     let (runnable, task) = async_task::spawn(future, move |r| target.schedule(r, false));
-    runnable.schedule();
-    JoinHandle {
-        task: Some(task.fallible()),
-        abort,
-    }
+    start(runnable, task, abort)
 }
 
 /// Spawns a `!Send` future as a task of `remote`'s core, which must be
@@ -112,16 +103,31 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
+    let (future, abort) = task_future(future);
+    let target = remote.clone();
+    // async-task checks at every poll and drop that a local task stays on
+    // the thread that spawned it.
+    let (runnable, task) = async_task::spawn_local(future, move |r| target.schedule(r, true));
+    start(runnable, task, abort)
+}
+
+/// Wraps `future` with its abort state (and panic catching).
+fn task_future<F: Future>(future: F) -> (TaskFuture<F>, Arc<AbortState>) {
     let abort = Arc::new(AbortState::default());
     let future = TaskFuture {
         future,
         abort: abort.clone(),
         active: None,
     };
-    let target = remote.clone();
-    // async-task checks at every poll and drop that a local task stays on
-    // the thread that spawned it.
-    let (runnable, task) = async_task::spawn_local(future, move |r| target.schedule(r, true));
+    (future, abort)
+}
+
+/// Queues a new task's first poll and hands out its join handle.
+fn start<T>(
+    runnable: async_task::Runnable,
+    task: async_task::Task<Result<T, JoinError>>,
+    abort: Arc<AbortState>,
+) -> JoinHandle<T> {
     runnable.schedule();
     JoinHandle {
         task: Some(task.fallible()),
