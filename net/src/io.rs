@@ -78,6 +78,10 @@ impl<S: AsFd> Evented<S> {
         &self.reg
     }
 
+    pub(crate) fn registration(&self) -> &Registration {
+        &self.reg
+    }
+
     pub(crate) fn sock_ref(&self) -> SockRef<'_> {
         SockRef::from(&self.sock)
     }
@@ -838,6 +842,14 @@ macro_rules! impl_socket_traits {
         impl std::os::fd::AsRawFd for $ty {
             fn as_raw_fd(&self) -> std::os::fd::RawFd {
                 std::os::fd::AsRawFd::as_raw_fd(&self.io)
+            }
+        }
+
+        /// The socket's reactor source: lets a
+        /// [`fasync::Owner`](sockwq_reactor::fasync::Owner) attach to it.
+        impl sockwq_reactor::fasync::AsSource for $ty {
+            fn as_source(&self) -> &std::sync::Arc<sockwq_reactor::Source> {
+                sockwq_reactor::fasync::AsSource::as_source(self.io.registration())
             }
         }
     };

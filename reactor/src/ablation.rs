@@ -149,7 +149,10 @@ impl<W: WqCell> AblationSource<W> {
         let mut waiters = self.wq.0.with_wq(|q| q.waiters.clone());
         waiters.push(w.clone());
         let i = waiters.len() - 1;
-        self.wq.0.replace(SocketWq { waiters });
+        self.wq.0.replace(SocketWq {
+            waiters,
+            fasync: Vec::new(),
+        });
         self.state.0.set_flags(w.list_bits());
         i
     }

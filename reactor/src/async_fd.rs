@@ -130,6 +130,12 @@ impl<T: AsFd> Async<T> {
     }
 }
 
+impl<T: AsFd> crate::fasync::AsSource for Async<T> {
+    fn as_source(&self) -> &std::sync::Arc<Source> {
+        crate::fasync::AsSource::as_source(&self.reg)
+    }
+}
+
 impl<T: AsFd> AsFd for Async<T> {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.io.as_fd()

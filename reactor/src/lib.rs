@@ -38,6 +38,7 @@ compile_error!("sockwq is Linux-only: it is built on epoll(7) and eventfd(2).");
 pub mod ablation;
 mod async_fd;
 mod context;
+pub mod fasync;
 mod interest;
 mod reactor;
 pub mod runtime;

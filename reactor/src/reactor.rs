@@ -430,6 +430,12 @@ impl Registration {
     }
 }
 
+impl crate::fasync::AsSource for Registration {
+    fn as_source(&self) -> &Arc<Source> {
+        self.source.as_ref().expect("registration is live until dropped")
+    }
+}
+
 impl Deref for Registration {
     type Target = Source;
     #[inline]

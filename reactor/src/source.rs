@@ -13,6 +13,7 @@ use std::task::{Context, Poll};
 use arc_swap::ArcSwap;
 use futures_util::task::AtomicWaker;
 
+use crate::fasync::{self, Link};
 use crate::interest::{Interest, Ready};
 use crate::state::{self, Direction, State};
 use crate::wq::{SocketWq, Waiter};
@@ -95,10 +96,15 @@ pub(crate) fn dispatch_with<W: WqRead>(state: &State, wq: &W, bits: u64) -> usiz
             list |= d.list_bit();
         }
     }
-    // `record` (AcqRel) read the LIST bit that the joiner set after storing
-    // its new list, so the read below sees that list.
-    if prev & list != 0 {
-        woken += wq.read_wq(|wq| wq.wake(bits));
+    // `record` (AcqRel) read the LIST/FASYNC bit that the updater set after
+    // storing its new list, so the read below sees that list.
+    if prev & (list | state::FASYNC) != 0 {
+        woken += wq.read_wq(|wq| {
+            if prev & state::FASYNC != 0 {
+                fasync::notify(&wq.fasync, prev, bits);
+            }
+            if prev & list != 0 { wq.wake(bits) } else { 0 }
+        });
     }
     woken
 }
@@ -173,6 +179,11 @@ impl Source {
     /// How many readiness futures wait on this source right now.
     pub fn waiters(&self) -> usize {
         self.wq.load().waiters()
+    }
+
+    /// How many fasync channels are attached to this source.
+    pub fn fasync_subscribers(&self) -> usize {
+        self.wq.load().fasync_subscribers()
     }
 
     /// Whether the reactor this source belongs to has shut down.
@@ -363,7 +374,10 @@ impl Source {
         let mut waiters = Vec::with_capacity(cur.waiters.len() + 1);
         waiters.extend(cur.waiters.iter().cloned());
         waiters.push(w.clone());
-        self.wq.store(Arc::new(SocketWq { waiters }));
+        self.wq.store(Arc::new(SocketWq {
+            waiters,
+            fasync: cur.fasync.clone(),
+        }));
         self.shared.rcu_updates.fetch_add(1, Ordering::Relaxed);
         // After the store: a dispatcher that sees the bit loads the new list.
         self.state.set_flags(w.list_bits())
@@ -380,12 +394,54 @@ impl Source {
             .filter(|x| !Arc::ptr_eq(x, w))
             .cloned()
             .collect();
-        let next = SocketWq { waiters };
+        let next = SocketWq {
+            waiters,
+            fasync: cur.fasync.clone(),
+        };
         let stale = (state::LIST_RD | state::LIST_WR) & !next.list_bits();
         self.wq.store(Arc::new(next));
         self.shared.rcu_updates.fetch_add(1, Ordering::Relaxed);
         if stale != 0 {
             self.state.clear_flags(stale);
+        }
+    }
+}
+
+impl Source {
+    /// RCU update: publishes the fasync list with `link` on it, then raises
+    /// `FASYNC` (after the store: a dispatcher seeing the bit sees the list).
+    pub(crate) fn attach_fasync(&self, link: &Arc<Link>) {
+        let _g = self.wq_update.lock().unwrap_or_else(|p| p.into_inner());
+        let cur = self.wq.load();
+        let mut fasync = cur.fasync.clone();
+        fasync.push(link.clone());
+        self.wq.store(Arc::new(SocketWq {
+            waiters: cur.waiters.clone(),
+            fasync,
+        }));
+        self.shared.rcu_updates.fetch_add(1, Ordering::Relaxed);
+        self.state.set_flags(state::FASYNC);
+    }
+
+    /// RCU update: publishes the fasync list without `link`; drops
+    /// `FASYNC` when the list is empty.
+    pub(crate) fn detach_fasync(&self, link: &Arc<Link>) {
+        let _g = self.wq_update.lock().unwrap_or_else(|p| p.into_inner());
+        let cur = self.wq.load();
+        let fasync: Vec<_> = cur
+            .fasync
+            .iter()
+            .filter(|l| !Arc::ptr_eq(l, link))
+            .cloned()
+            .collect();
+        let empty = fasync.is_empty();
+        self.wq.store(Arc::new(SocketWq {
+            waiters: cur.waiters.clone(),
+            fasync,
+        }));
+        self.shared.rcu_updates.fetch_add(1, Ordering::Relaxed);
+        if empty {
+            self.state.clear_flags(state::FASYNC);
         }
     }
 }

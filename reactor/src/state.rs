@@ -11,6 +11,8 @@
 //!  bits  9..11  write slot: IDLE | REGISTERING | ARMED | WAKING
 //!  bit  11      LIST_RD: a readiness future waits for a read-side event
 //!  bit  12      LIST_WR: a readiness future waits for a write-side event
+//!  bit  13      FASYNC: a fasync subscriber is attached (the SocketWq's list)
+//!  bit  14      NOSPACE: a write hit WouldBlock since the last POLL_OUT notice
 //!  bits 16..40  read tick  (24 bits)
 //!  bits 40..64  write tick (24 bits)
 //! ```
@@ -67,6 +69,8 @@ pub(crate) const READY_BITS: u64 = 0x3f;
 pub(crate) const SHUTDOWN: u64 = 1 << 6;
 pub(crate) const LIST_RD: u64 = 1 << 11;
 pub(crate) const LIST_WR: u64 = 1 << 12;
+pub(crate) const FASYNC: u64 = 1 << 13;
+pub(crate) const NOSPACE: u64 = 1 << 14;
 
 const CLOSED: u64 = READ_CLOSED | WRITE_CLOSED;
 const SLOT_MASK: u64 = 0b11;
@@ -148,6 +152,8 @@ fn bump_tick(s: u64, d: Direction) -> u64 {
 
 /// `cur` with the readiness `bits` observed in `snapshot` removed, side by
 /// side, only where that side's tick has not moved since. Closed bits stay.
+/// Clearing `WRITABLE` (a write hit `WouldBlock`, or wrote short) raises
+/// `NOSPACE`, in the same RMW: the kernel's `SOCK_NOSPACE`.
 #[inline]
 pub(crate) fn cleared(cur: u64, bits: u64, snapshot: u64) -> u64 {
     let mut out = cur;
@@ -155,9 +161,20 @@ pub(crate) fn cleared(cur: u64, bits: u64, snapshot: u64) -> u64 {
         let mine = bits & d.ready_bits() & !CLOSED;
         if mine != 0 && tick(cur, d) == tick(snapshot, d) {
             out &= !mine;
+            if mine & WRITABLE != 0 {
+                out |= NOSPACE;
+            }
         }
     }
     out
+}
+
+/// Whether `word` (a `record`'s previous word) shows a task waiting for
+/// data: an armed read slot or a read-side readiness future. The fasync
+/// `SOCK_WAKE_WAITD` rule sends no `POLL_IN` then.
+#[inline]
+pub(crate) fn reader_waiting(word: u64) -> bool {
+    slot(word, Direction::Read) == ARMED || word & LIST_RD != 0
 }
 
 /// The state word plus the two waker cells it governs.
@@ -210,6 +227,11 @@ impl State {
         let mut cur = self.word.load(Relaxed);
         loop {
             let mut next = cur | bits;
+            if bits & WRITABLE != 0 {
+                // Test-and-clear of NOSPACE (`SOCK_WAKE_SPACE`): the caller sees
+                // it in the returned word and sends at most one POLL_OUT.
+                next &= !NOSPACE;
+            }
             for d in Direction::BOTH {
                 if bits & d.wake_bits() != 0 {
                     next = bump_tick(next, d);

@@ -2,7 +2,8 @@
 //! published through an `ArcSwap` (the kernel's `struct socket_wq` behind
 //! the RCU pointer `sk->sk_wq`).
 //!
-//! What lives here: the list of [`readable()`](crate::Source::readable) /
+//! What lives here: the fasync list (channels for SIGIO-style notices),
+//! and the list of [`readable()`](crate::Source::readable) /
 //! [`writable()`](crate::Source::writable) / [`ready()`](crate::Source::ready)
 //! futures waiting on the socket, any number of them. The dispatcher reads
 //! it with `ArcSwap::load` — no lock, no refcount traffic, no allocation —
@@ -24,18 +25,22 @@ use std::sync::Arc;
 
 use futures_util::task::AtomicWaker;
 
+use crate::fasync::Link;
 use crate::state::Direction;
 
 /// The RCU-published waiter list of one [`Source`](crate::Source).
 #[derive(Default)]
 pub struct SocketWq {
     pub(crate) waiters: Vec<Arc<Waiter>>,
+    /// The fasync list: channels to notify (see [`crate::fasync`]).
+    pub(crate) fasync: Vec<Arc<Link>>,
 }
 
 impl fmt::Debug for SocketWq {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SocketWq")
             .field("waiters", &self.waiters.len())
+            .field("fasync", &self.fasync.len())
             .finish()
     }
 }
@@ -44,6 +49,11 @@ impl SocketWq {
     /// How many readiness futures are waiting on the socket.
     pub fn waiters(&self) -> usize {
         self.waiters.len()
+    }
+
+    /// How many fasync channels are attached to the socket.
+    pub fn fasync_subscribers(&self) -> usize {
+        self.fasync.len()
     }
 
     /// The `LIST_*` bits of the state word that this list calls for.
