@@ -366,83 +366,82 @@ impl Source {
         }
     }
 
-    /// RCU update: publishes a new waiter list with `w` on it, then raises
-    /// its `LIST_*` bits. Returns the state word after.
+    /// The one RCU updater: under the update lock (updaters serialize, as
+    /// the kernel's do; the dispatcher never takes it), builds the next
+    /// `SocketWq` from the current one, publishes it with one `ArcSwap`
+    /// store, then runs `flags` on it — still under the lock, so the
+    /// state word's `LIST_*`/`FASYNC` bits change in the order the lists do.
+    /// Raising a bit *after* the store is what lets a dispatcher that sees
+    /// the bit (its `record` is AcqRel) load a list that has the entry.
+    fn rcu<R>(&self, next: impl FnOnce(&SocketWq) -> SocketWq, flags: impl FnOnce(&SocketWq) -> R) -> R {
+        let _g = self.wq_update.lock().unwrap_or_else(|p| p.into_inner());
+        let next = Arc::new(next(&self.wq.load()));
+        self.wq.store(next.clone());
+        self.shared.rcu_updates.fetch_add(1, Ordering::Relaxed);
+        flags(&next)
+    }
+
+    /// Joins the waiter list; returns the state word after.
     fn join(&self, w: &Arc<Waiter>) -> u64 {
-        let _g = self.wq_update.lock().unwrap_or_else(|p| p.into_inner());
-        let cur = self.wq.load();
-        let mut waiters = Vec::with_capacity(cur.waiters.len() + 1);
-        waiters.extend(cur.waiters.iter().cloned());
-        waiters.push(w.clone());
-        self.wq.store(Arc::new(SocketWq {
-            waiters,
-            fasync: cur.fasync.clone(),
-        }));
-        self.shared.rcu_updates.fetch_add(1, Ordering::Relaxed);
-        // After the store: a dispatcher that sees the bit loads the new list.
-        self.state.set_flags(w.list_bits())
+        self.rcu(
+            |cur| SocketWq {
+                waiters: cur.waiters.iter().chain([w]).cloned().collect(),
+                fasync: cur.fasync.clone(),
+            },
+            |_| self.state.set_flags(w.list_bits()),
+        )
     }
 
-    /// RCU update: publishes the list without `w`, then drops the `LIST_*`
-    /// bits nobody needs any more.
+    /// Leaves the waiter list; drops the `LIST_*` bits nobody needs any more.
     fn leave(&self, w: &Arc<Waiter>) {
-        let _g = self.wq_update.lock().unwrap_or_else(|p| p.into_inner());
-        let cur = self.wq.load();
-        let waiters: Vec<_> = cur
-            .waiters
-            .iter()
-            .filter(|x| !Arc::ptr_eq(x, w))
-            .cloned()
-            .collect();
-        let next = SocketWq {
-            waiters,
-            fasync: cur.fasync.clone(),
-        };
-        let stale = (state::LIST_RD | state::LIST_WR) & !next.list_bits();
-        self.wq.store(Arc::new(next));
-        self.shared.rcu_updates.fetch_add(1, Ordering::Relaxed);
-        if stale != 0 {
-            self.state.clear_flags(stale);
-        }
+        self.rcu(
+            |cur| SocketWq {
+                waiters: cur
+                    .waiters
+                    .iter()
+                    .filter(|x| !Arc::ptr_eq(x, w))
+                    .cloned()
+                    .collect(),
+                fasync: cur.fasync.clone(),
+            },
+            |next| {
+                let stale = (state::LIST_RD | state::LIST_WR) & !next.list_bits();
+                if stale != 0 {
+                    self.state.clear_flags(stale);
+                }
+            },
+        )
     }
-}
 
-impl Source {
-    /// RCU update: publishes the fasync list with `link` on it, then raises
-    /// `FASYNC` (after the store: a dispatcher seeing the bit sees the list).
+    /// Adds `link` to the fasync list and raises `FASYNC`.
     pub(crate) fn attach_fasync(&self, link: &Arc<Link>) {
-        let _g = self.wq_update.lock().unwrap_or_else(|p| p.into_inner());
-        let cur = self.wq.load();
-        let mut fasync = cur.fasync.clone();
-        fasync.push(link.clone());
-        self.wq.store(Arc::new(SocketWq {
-            waiters: cur.waiters.clone(),
-            fasync,
-        }));
-        self.shared.rcu_updates.fetch_add(1, Ordering::Relaxed);
-        self.state.set_flags(state::FASYNC);
+        self.rcu(
+            |cur| SocketWq {
+                waiters: cur.waiters.clone(),
+                fasync: cur.fasync.iter().chain([link]).cloned().collect(),
+            },
+            |_| self.state.set_flags(state::FASYNC),
+        );
     }
 
-    /// RCU update: publishes the fasync list without `link`; drops
-    /// `FASYNC` when the list is empty.
+    /// Removes `link` from the fasync list; drops `FASYNC` when it is empty.
     pub(crate) fn detach_fasync(&self, link: &Arc<Link>) {
-        let _g = self.wq_update.lock().unwrap_or_else(|p| p.into_inner());
-        let cur = self.wq.load();
-        let fasync: Vec<_> = cur
-            .fasync
-            .iter()
-            .filter(|l| !Arc::ptr_eq(l, link))
-            .cloned()
-            .collect();
-        let empty = fasync.is_empty();
-        self.wq.store(Arc::new(SocketWq {
-            waiters: cur.waiters.clone(),
-            fasync,
-        }));
-        self.shared.rcu_updates.fetch_add(1, Ordering::Relaxed);
-        if empty {
-            self.state.clear_flags(state::FASYNC);
-        }
+        self.rcu(
+            |cur| SocketWq {
+                waiters: cur.waiters.clone(),
+                fasync: cur
+                    .fasync
+                    .iter()
+                    .filter(|l| !Arc::ptr_eq(l, link))
+                    .cloned()
+                    .collect(),
+            },
+            |next| {
+                if next.fasync.is_empty() {
+                    self.state.clear_flags(state::FASYNC);
+                }
+            },
+        );
     }
 }
 
