@@ -4,11 +4,11 @@
 #![deny(missing_docs, missing_debug_implementations)]
 
 /// The reactor: [`Reactor`](reactor::Reactor), [`Source`](reactor::Source),
-/// [`SocketWq`](reactor::SocketWq), [`Async`](reactor::Async), the runtime.
+/// [`SocketWq`](reactor::SocketWq), [`Async`](reactor::Async).
 pub use sockwq_reactor as reactor;
 
 /// TCP, UDP and Unix sockets: a drop-in for `tokio::net`.
 pub use sockwq_net as net;
 
-pub use sockwq_reactor::runtime::time;
-pub use sockwq_reactor::runtime::{Builder, JoinError, JoinHandle, Runtime, block_on, spawn, spawn_local};
+pub use sockwq_runtime::time;
+pub use sockwq_runtime::{Builder, JoinError, JoinHandle, Runtime, block_on, spawn, spawn_local};

@@ -1,6 +1,6 @@
 //! fasync notices on `sockwq::net` sockets (they implement `AsSource`).
 
-mod support;
+use sockwq_test_support as support;
 
 use futures_util::StreamExt;
 use sockwq_net::{TcpListener, TcpStream, UdpSocket, UnixStream};

@@ -1,7 +1,7 @@
 //! TCP over loopback: echo, half-close, reset, refused, std interop, the
 //! readiness API, split halves across threads, listener and socket options.
 
-mod support;
+use sockwq_test_support as support;
 
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::net::{Shutdown, SocketAddr};

@@ -4,7 +4,7 @@
 //! produce the same transcript.
 #![cfg(feature = "tokio")] // drives sockwq sockets through tokio's AsyncRead/AsyncWrite
 
-mod support;
+use sockwq_test_support as support;
 
 mod with_tokio {
     use tokio::net;

@@ -3,7 +3,7 @@
 //! works again once fds are freed: the pending connections were not lost.
 //! (A test binary of its own: the rlimit is process-wide.)
 
-mod support;
+use sockwq_test_support as support;
 
 use std::io;
 use std::net::SocketAddr;

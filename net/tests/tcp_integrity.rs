@@ -3,7 +3,7 @@
 //! drives tokio's AsyncRead/AsyncWrite, the other futures-io's.
 #![cfg(feature = "tokio")] // drives sockwq sockets through tokio's AsyncRead/AsyncWrite
 
-mod support;
+use sockwq_test_support as support;
 
 use sockwq_net::{TcpListener, TcpStream};
 use support::{Checksum, Rng};

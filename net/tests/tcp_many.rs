@@ -4,7 +4,7 @@
 //! counts the process's fds.)
 #![cfg(feature = "tokio")] // drives sockwq sockets through tokio's AsyncRead/AsyncWrite
 
-mod support;
+use sockwq_test_support as support;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -104,7 +104,7 @@ fn thousand_concurrent_connections_no_fd_leak() {
             .unwrap();
         // Warm-up: the global reactor (and its thread and fds) start lazily.
         rt.block_on(echo_once());
-        let before = support::fd_count();
+        let before = support::open_fds();
 
         rt.block_on(support::timeout(100, run()));
         rt.block_on(support::timeout(100, churn(2000)));
@@ -112,10 +112,10 @@ fn thousand_concurrent_connections_no_fd_leak() {
         // Closes are synchronous on drop; allow a short, bounded grace for
         // tasks that finished but were not yet dropped by the runtime.
         let deadline = Instant::now() + Duration::from_secs(5);
-        let mut after = support::fd_count();
+        let mut after = support::open_fds();
         while after != before && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
-            after = support::fd_count();
+            after = support::open_fds();
         }
         assert_eq!(before, after, "fds before/after 1,000 connections");
     });

@@ -15,7 +15,7 @@
 //! ```
 #![cfg(feature = "tokio")] // drives sockwq sockets through tokio's AsyncRead/AsyncWrite
 
-mod support;
+use sockwq_test_support as support;
 
 const MSG: usize = 64;
 
@@ -143,7 +143,7 @@ fn block_on_tokio_ct<F: std::future::Future>(fut: F) -> F::Output {
 
 #[test]
 fn pingpong_on_sockwq_runtime_smoke() {
-    let n = support::with_watchdog(60, || sockwq_reactor::runtime::block_on(on_sockwq::run(500)));
+    let n = support::with_watchdog(60, || sockwq_runtime::block_on(on_sockwq::run(500)));
     assert_eq!(n, 500);
 }
 
@@ -175,7 +175,7 @@ strace_tests! {
         "for strace -c: sockwq_net on a tokio current_thread runtime (global reactor thread)";
     strace_sockwq_block_on: futures::executor::block_on, on_sockwq::run,
         "for strace -c: sockwq_net under futures' block_on (global reactor thread)";
-    strace_sockwq_runtime: sockwq_reactor::runtime::block_on, on_sockwq::run,
+    strace_sockwq_runtime: sockwq_runtime::block_on, on_sockwq::run,
         "for strace -c: sockwq_net on sockwq's own runtime (reactor turned by the thread)";
     strace_short_tokio_current_thread: block_on_tokio_ct, on_tokio::run_short_reads,
         "for strace -c: tokio::net, 4 KiB reads (short reads)";
@@ -183,22 +183,20 @@ strace_tests! {
         "for strace -c: sockwq_net under futures' block_on, 4 KiB reads (short reads)";
     strace_short_sockwq_tokio_current_thread: block_on_tokio_ct, on_sockwq::run_short_reads,
         "for strace -c: sockwq_net on a tokio current_thread runtime, 4 KiB reads";
-    strace_short_sockwq_runtime: sockwq_reactor::runtime::block_on, on_sockwq::run_short_reads,
+    strace_short_sockwq_runtime: sockwq_runtime::block_on, on_sockwq::run_short_reads,
         "for strace -c: sockwq_net on sockwq's own runtime, 4 KiB reads (short reads)";
     strace_churn_tokio_current_thread: block_on_tokio_ct, on_tokio::churn,
         "for strace -c: connection churn, tokio::net on tokio current_thread";
     strace_churn_sockwq_block_on: futures::executor::block_on, on_sockwq::churn,
         "for strace -c: connection churn, sockwq_net under futures' block_on";
-    strace_churn_sockwq_runtime: sockwq_reactor::runtime::block_on, on_sockwq::churn,
+    strace_churn_sockwq_runtime: sockwq_runtime::block_on, on_sockwq::churn,
         "for strace -c: connection churn, sockwq_net on sockwq's own runtime";
 }
 
 #[test]
 fn short_reads_smoke() {
     assert_eq!(support::block_on(60, on_sockwq::run_short_reads(300)), 300);
-    let n = support::with_watchdog(60, || {
-        sockwq_reactor::runtime::block_on(on_sockwq::run_short_reads(300))
-    });
+    let n = support::with_watchdog(60, || sockwq_runtime::block_on(on_sockwq::run_short_reads(300)));
     assert_eq!(n, 300);
 }
 

@@ -2,7 +2,7 @@
 //! datagrams without loss under flow control, try_* on an empty socket,
 //! peeking, options, std interop, errors — on loopback only.
 
-mod support;
+use sockwq_test_support as support;
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};

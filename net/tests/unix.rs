@@ -2,7 +2,7 @@
 //! names, pair, peer_cred, split halves across threads, std interop, peer
 //! close, datagram echo, truncation, errors.
 
-mod support;
+use sockwq_test_support as support;
 
 use std::io::{self, Read, Write};
 use std::path::PathBuf;

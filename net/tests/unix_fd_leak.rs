@@ -2,7 +2,7 @@
 //! create/use/drop cycles equals the count after a warm-up. One test in
 //! its own binary, so no other test opens fds meanwhile.
 
-mod support;
+use sockwq_test_support as support;
 
 use std::io;
 
@@ -49,11 +49,11 @@ fn dropping_sockets_leaks_no_fds() {
         for i in 0..5 {
             cycle(i).await?;
         }
-        let before = support::fd_count();
+        let before = support::open_fds();
         for i in 5..505 {
             cycle(i).await?;
         }
-        Ok::<(usize, usize), io::Error>((before, support::fd_count()))
+        Ok::<(usize, usize), io::Error>((before, support::open_fds()))
     })
     .unwrap();
     assert_eq!(before, after, "fd leak: {before} open before, {after} after");

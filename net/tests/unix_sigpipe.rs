@@ -4,7 +4,7 @@
 //! `MSG_NOSIGNAL`; this binary (one test, its own process) restores the
 //! default action first, so a `SIGPIPE` would kill it and fail the run.
 
-mod support;
+use sockwq_test_support as support;
 
 use std::io;
 

@@ -37,11 +37,10 @@ compile_error!("sockwq is Linux-only: it is built on epoll(7) and eventfd(2).");
 #[doc(hidden)]
 pub mod ablation;
 mod async_fd;
-mod context;
+mod current;
 pub mod fasync;
 mod interest;
 mod reactor;
-pub mod runtime;
 mod source;
 mod state;
 #[cfg(test)]
@@ -51,7 +50,7 @@ mod sys;
 mod wq;
 
 pub use async_fd::Async;
-pub use context::EnterGuard;
+pub use current::EnterGuard;
 pub use interest::{Interest, Ready};
 pub use reactor::{Handle, Reactor, Registration, Stats};
 pub use source::{Readiness, ReadyEvent, Source};

@@ -8,7 +8,7 @@
 //! `SOCKWQ_CHURN_CYCLES` overrides the number of cycles (default 50,000).
 //! One test per binary: it counts `/proc/self/fd`.
 
-mod support;
+use sockwq_test_support as support;
 
 use std::io::Write;
 use std::task::Context;

@@ -2,7 +2,7 @@
 //! The reactor is turned by hand, so which event produced which notice is
 //! deterministic.
 
-mod support;
+use sockwq_test_support as support;
 
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -2,7 +2,7 @@
 //! dispatch and readiness, per-direction ticks, many waiters, shutdown,
 //! stats.
 
-mod support;
+use sockwq_test_support as support;
 
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, BorrowedFd};

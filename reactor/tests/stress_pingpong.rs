@@ -7,7 +7,7 @@
 //! `SOCKWQ_STRESS_ROUNDS` overrides the number of round trips (default
 //! 200,000 per test).
 
-mod support;
+use sockwq_test_support as support;
 
 use std::future::Future;
 use std::io::{self, Read, Write};

@@ -2,7 +2,7 @@
 //! test (test binaries run in their own process; tests of one binary run
 //! concurrently and would disturb the count).
 
-mod support;
+use sockwq_test_support as support;
 
 use std::io::Read;
 use std::os::unix::net::UnixStream;
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::io::AsyncReadExt;
 use sockwq_reactor::Async;
-use sockwq_reactor::runtime::{Runtime, time};
+use sockwq_runtime::{Runtime, time};
 
 use support::{open_fds, with_watchdog};
 

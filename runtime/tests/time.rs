@@ -1,14 +1,14 @@
 //! Runtime timers: order, never before the deadline, sub-millisecond
 //! sleeps, timeout, interval. Only lower bounds on time are asserted.
 
-mod support;
+use sockwq_test_support as support;
 
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use sockwq_reactor::runtime::{Runtime, block_on, spawn, spawn_local, time};
+use sockwq_runtime::{Runtime, block_on, spawn, spawn_local, time};
 
 use support::with_watchdog;
 

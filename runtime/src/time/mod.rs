@@ -8,13 +8,13 @@
 //! machine).
 //!
 //! These futures must be polled on a thread that runs a sockwq runtime
-//! (inside [`block_on`](super::block_on), a runtime's worker, or
-//! [`Runtime::block_on`](super::Runtime::block_on)); polling one anywhere
+//! (inside [`block_on`](crate::block_on), a runtime's worker, or
+//! [`Runtime::block_on`](crate::Runtime::block_on)); polling one anywhere
 //! else panics, as tokio's do outside a tokio runtime.
 //!
 //! ```
 //! use std::time::{Duration, Instant};
-//! use sockwq_reactor::runtime::{block_on, time};
+//! use sockwq_runtime::{block_on, time};
 //!
 //! block_on(async {
 //!     let start = Instant::now();
@@ -36,15 +36,15 @@ use std::time::{Duration, Instant};
 
 use futures_core::Stream;
 
-use super::context;
+use crate::context;
 use timers::TimerKey;
 
 /// Waits until `duration` has elapsed.
 ///
 /// ```
 /// use std::time::Duration;
-/// sockwq_reactor::runtime::block_on(async {
-///     sockwq_reactor::runtime::time::sleep(Duration::from_millis(1)).await;
+/// sockwq_runtime::block_on(async {
+///     sockwq_runtime::time::sleep(Duration::from_millis(1)).await;
 /// });
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
@@ -57,9 +57,9 @@ pub fn sleep(duration: Duration) -> Sleep {
 ///
 /// ```
 /// use std::time::{Duration, Instant};
-/// sockwq_reactor::runtime::block_on(async {
+/// sockwq_runtime::block_on(async {
 ///     let deadline = Instant::now() + Duration::from_millis(1);
-///     sockwq_reactor::runtime::time::sleep_until(deadline).await;
+///     sockwq_runtime::time::sleep_until(deadline).await;
 ///     assert!(Instant::now() >= deadline);
 /// });
 /// ```
@@ -82,8 +82,8 @@ fn far_future() -> Instant {
 ///
 /// ```
 /// use std::time::{Duration, Instant};
-/// sockwq_reactor::runtime::block_on(async {
-///     let mut s = sockwq_reactor::runtime::time::sleep(Duration::from_secs(60));
+/// sockwq_runtime::block_on(async {
+///     let mut s = sockwq_runtime::time::sleep(Duration::from_secs(60));
 ///     s.reset(Instant::now() + Duration::from_millis(1));
 ///     s.await;
 /// });
@@ -102,7 +102,7 @@ impl Sleep {
     /// ```
     /// use std::time::{Duration, Instant};
     /// let d = Instant::now() + Duration::from_secs(1);
-    /// assert_eq!(sockwq_reactor::runtime::time::sleep_until(d).deadline(), d);
+    /// assert_eq!(sockwq_runtime::time::sleep_until(d).deadline(), d);
     /// ```
     pub fn deadline(&self) -> Instant {
         self.deadline
@@ -112,7 +112,7 @@ impl Sleep {
     ///
     /// ```
     /// use std::time::Duration;
-    /// assert!(!sockwq_reactor::runtime::time::sleep(Duration::from_secs(60)).is_elapsed());
+    /// assert!(!sockwq_runtime::time::sleep(Duration::from_secs(60)).is_elapsed());
     /// ```
     pub fn is_elapsed(&self) -> bool {
         Instant::now() >= self.deadline
@@ -122,7 +122,7 @@ impl Sleep {
     ///
     /// ```
     /// use std::time::{Duration, Instant};
-    /// let mut s = sockwq_reactor::runtime::time::sleep(Duration::from_secs(60));
+    /// let mut s = sockwq_runtime::time::sleep(Duration::from_secs(60));
     /// s.reset(Instant::now());
     /// assert!(s.is_elapsed());
     /// ```
@@ -185,7 +185,7 @@ impl Drop for Sleep {
 ///
 /// ```
 /// use std::time::Duration;
-/// use sockwq_reactor::runtime::{block_on, time};
+/// use sockwq_runtime::{block_on, time};
 /// let r = block_on(time::timeout(Duration::from_millis(1), std::future::pending::<()>()));
 /// let err: time::Elapsed = r.unwrap_err();
 /// assert_eq!(err.to_string(), "deadline has elapsed");
@@ -214,7 +214,7 @@ impl From<Elapsed> for std::io::Error {
 ///
 /// ```
 /// use std::time::Duration;
-/// use sockwq_reactor::runtime::{block_on, time};
+/// use sockwq_runtime::{block_on, time};
 /// assert_eq!(block_on(time::timeout(Duration::from_secs(1), async { 7 })), Ok(7));
 /// ```
 pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoFuture> {
@@ -228,7 +228,7 @@ pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoF
 ///
 /// ```
 /// use std::time::{Duration, Instant};
-/// use sockwq_reactor::runtime::{block_on, time};
+/// use sockwq_runtime::{block_on, time};
 /// let r = block_on(time::timeout_at(Instant::now(), std::future::pending::<()>()));
 /// assert!(r.is_err());
 /// ```
@@ -243,7 +243,7 @@ pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::Int
 ///
 /// ```
 /// use std::time::Duration;
-/// use sockwq_reactor::runtime::{block_on, time};
+/// use sockwq_runtime::{block_on, time};
 /// let t: time::Timeout<_> = time::timeout(Duration::from_secs(1), async { 1 });
 /// assert_eq!(block_on(t), Ok(1));
 /// ```
@@ -259,7 +259,7 @@ impl<F> Timeout<F> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let t = sockwq_reactor::runtime::time::timeout(Duration::from_secs(1), std::future::ready(3));
+    /// let t = sockwq_runtime::time::timeout(Duration::from_secs(1), std::future::ready(3));
     /// let _inner: &std::future::Ready<i32> = t.get_ref();
     /// ```
     pub fn get_ref(&self) -> &F {
@@ -270,8 +270,8 @@ impl<F> Timeout<F> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let t = sockwq_reactor::runtime::time::timeout(Duration::from_secs(1), std::future::ready(3));
-    /// assert_eq!(sockwq_reactor::runtime::block_on(t.into_inner()), 3);
+    /// let t = sockwq_runtime::time::timeout(Duration::from_secs(1), std::future::ready(3));
+    /// assert_eq!(sockwq_runtime::block_on(t.into_inner()), 3);
     /// ```
     pub fn into_inner(self) -> F {
         self.future
@@ -311,7 +311,7 @@ impl<F: Future> Future for Timeout<F> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use sockwq_reactor::runtime::{block_on, time};
+/// use sockwq_runtime::{block_on, time};
 /// block_on(async {
 ///     let mut iv = time::interval(Duration::from_millis(1));
 ///     let first = iv.tick().await;
@@ -331,7 +331,7 @@ pub fn interval(period: Duration) -> Interval {
 ///
 /// ```
 /// use std::time::{Duration, Instant};
-/// use sockwq_reactor::runtime::{block_on, time};
+/// use sockwq_runtime::{block_on, time};
 /// block_on(async {
 ///     let start = Instant::now() + Duration::from_millis(1);
 ///     let mut iv = time::interval_at(start, Duration::from_millis(1));
@@ -352,7 +352,7 @@ pub fn interval_at(start: Instant, period: Duration) -> Interval {
 /// ```
 /// use std::time::Duration;
 /// use futures_util::StreamExt;
-/// use sockwq_reactor::runtime::{block_on, time};
+/// use sockwq_runtime::{block_on, time};
 /// block_on(async {
 ///     let ticks: Vec<_> = time::interval(Duration::from_micros(300)).take(3).collect().await;
 ///     assert!(ticks[2] - ticks[0] >= Duration::from_micros(600));
@@ -369,7 +369,7 @@ impl Interval {
     ///
     /// ```
     /// use std::time::{Duration, Instant};
-    /// use sockwq_reactor::runtime::{block_on, time};
+    /// use sockwq_runtime::{block_on, time};
     /// block_on(async {
     ///     let mut iv = time::interval(Duration::from_millis(1));
     ///     let t = iv.tick().await;
@@ -384,7 +384,7 @@ impl Interval {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use sockwq_reactor::runtime::{block_on, time};
+    /// use sockwq_runtime::{block_on, time};
     /// block_on(async {
     ///     let mut iv = time::interval(Duration::from_millis(1));
     ///     std::future::poll_fn(|cx| iv.poll_tick(cx)).await;
@@ -406,7 +406,7 @@ impl Interval {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let iv = sockwq_reactor::runtime::time::interval(Duration::from_millis(5));
+    /// let iv = sockwq_runtime::time::interval(Duration::from_millis(5));
     /// assert_eq!(iv.period(), Duration::from_millis(5));
     /// ```
     pub fn period(&self) -> Duration {
@@ -417,7 +417,7 @@ impl Interval {
     ///
     /// ```
     /// use std::time::{Duration, Instant};
-    /// use sockwq_reactor::runtime::{block_on, time};
+    /// use sockwq_runtime::{block_on, time};
     /// block_on(async {
     ///     let mut iv = time::interval(Duration::from_millis(1));
     ///     let before = Instant::now();

@@ -1,7 +1,7 @@
 //! Runtime: wakes between workers. Every wake here is needed for progress,
 //! so a lost one hangs the test, and the watchdog turns that into a failure.
 
-mod support;
+use sockwq_test_support as support;
 
 use std::future::poll_fn;
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use futures_util::task::AtomicWaker;
-use sockwq_reactor::runtime::{Runtime, spawn};
+use sockwq_runtime::{Runtime, spawn};
 
 use support::with_watchdog;
 

@@ -13,11 +13,11 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::builder::Builder;
-use super::context::{self, Spawner};
-use super::executor::{Core, Remote};
-use super::task::{self, JoinHandle};
-use crate::reactor::Reactor;
+use crate::builder::Builder;
+use crate::context::{self, Spawner};
+use crate::core::{Core, Remote};
+use crate::task::{self, JoinHandle};
+use sockwq_reactor::Reactor;
 
 /// The workers of a runtime, as seen by spawners.
 pub(crate) struct Workers {
@@ -41,7 +41,7 @@ impl Workers {
 ///
 /// Every worker thread has its own epoll reactor, run queue and timers,
 /// and sleeps in its reactor's `epoll_wait` (no condvar, no extra thread).
-/// [`spawn`](super::spawn) inside a worker keeps the task on that worker;
+/// [`spawn`](crate::spawn) inside a worker keeps the task on that worker;
 /// [`Runtime::spawn`] (or `spawn` inside [`Runtime::block_on`]) picks
 /// workers round-robin. [`run_per_core`](Runtime::run_per_core) runs one
 /// future per worker: the `SO_REUSEPORT` server shape.
@@ -50,7 +50,7 @@ impl Workers {
 /// their worker, so their sockets close) and joins the workers.
 ///
 /// ```
-/// use sockwq_reactor::runtime::{Runtime, spawn};
+/// use sockwq_runtime::{Runtime, spawn};
 /// let rt = Runtime::builder().worker_threads(2).build()?;
 /// let sum = rt.block_on(async {
 ///     let hs: Vec<_> = (0..10u64).map(|i| spawn(async move { i * i })).collect();
@@ -85,7 +85,7 @@ impl Runtime {
     /// A runtime with one worker per CPU ([`Builder::new`]).
     ///
     /// ```
-    /// let rt = sockwq_reactor::runtime::Runtime::new()?;
+    /// let rt = sockwq_runtime::Runtime::new()?;
     /// assert_eq!(rt.block_on(async { 5 }), 5);
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -96,7 +96,7 @@ impl Runtime {
     /// A [`Builder`] to configure one.
     ///
     /// ```
-    /// let rt = sockwq_reactor::runtime::Runtime::builder().worker_threads(1).build()?;
+    /// let rt = sockwq_runtime::Runtime::builder().worker_threads(1).build()?;
     /// # drop(rt);
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -152,7 +152,7 @@ impl Runtime {
     /// The number of workers.
     ///
     /// ```
-    /// let rt = sockwq_reactor::runtime::Runtime::builder().worker_threads(2).build()?;
+    /// let rt = sockwq_runtime::Runtime::builder().worker_threads(2).build()?;
     /// assert_eq!(rt.worker_threads(), 2);
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -163,7 +163,7 @@ impl Runtime {
     /// Spawns a task onto a worker (round-robin).
     ///
     /// ```
-    /// let rt = sockwq_reactor::runtime::Runtime::new()?;
+    /// let rt = sockwq_runtime::Runtime::new()?;
     /// let h = rt.spawn(async { "done" });
     /// assert_eq!(rt.block_on(h).unwrap(), "done");
     /// # Ok::<(), std::io::Error>(())
@@ -181,8 +181,8 @@ impl Runtime {
     ///
     /// The calling thread gets a core of its own for the duration (a
     /// reactor, so sockets created in `future` register with it, timers,
-    /// and a run queue for [`spawn_local`](super::spawn_local));
-    /// [`spawn`](super::spawn) inside it sends tasks to the workers.
+    /// and a run queue for [`spawn_local`](crate::spawn_local));
+    /// [`spawn`](crate::spawn) inside it sends tasks to the workers.
     /// Local tasks left when `future` completes are cancelled.
     ///
     /// # Panics
@@ -191,9 +191,9 @@ impl Runtime {
     /// or if this thread's reactor cannot be created.
     ///
     /// ```
-    /// let rt = sockwq_reactor::runtime::Runtime::new()?;
+    /// let rt = sockwq_runtime::Runtime::new()?;
     /// let v = rt.block_on(async {
-    ///     sockwq_reactor::runtime::spawn(async { 3 }).await.unwrap()
+    ///     sockwq_runtime::spawn(async { 3 }).await.unwrap()
     /// });
     /// assert_eq!(v, 3);
     /// # Ok::<(), std::io::Error>(())
@@ -219,7 +219,7 @@ impl Runtime {
     /// done), and as [`block_on`](Runtime::block_on).
     ///
     /// ```
-    /// let rt = sockwq_reactor::runtime::Runtime::builder().worker_threads(2).build()?;
+    /// let rt = sockwq_runtime::Runtime::builder().worker_threads(2).build()?;
     /// let names = rt.run_per_core(|i| async move {
     ///     let me = std::thread::current().name().map(str::to_owned);
     ///     (i, me)
@@ -242,7 +242,7 @@ impl Runtime {
             .map(|(i, remote)| {
                 let f = f.clone();
                 task::spawn_on(remote, async move {
-                    let local = super::spawn_local(f(i));
+                    let local = crate::spawn_local(f(i));
                     local.await
                 })
             })
@@ -275,7 +275,7 @@ impl Runtime {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let rt = sockwq_reactor::runtime::Runtime::new()?;
+    /// let rt = sockwq_runtime::Runtime::new()?;
     /// rt.spawn(std::future::pending::<()>());
     /// rt.shutdown_timeout(Duration::from_secs(5));
     /// # Ok::<(), std::io::Error>(())

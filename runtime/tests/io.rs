@@ -2,7 +2,7 @@
 //! never stops yielding, cancellation closing sockets, prompt shutdown
 //! with tasks blocked on IO, and a `run_per_core` SO_REUSEPORT echo server.
 
-mod support;
+use sockwq_test_support as support;
 
 use std::future::poll_fn;
 use std::io::{Read, Write};
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::io::{AsyncReadExt, AsyncWriteExt};
 use sockwq_reactor::Async;
-use sockwq_reactor::runtime::{Runtime, spawn, spawn_local, time};
+use sockwq_runtime::{Runtime, spawn, spawn_local, time};
 
 use support::with_watchdog;
 
@@ -269,7 +269,7 @@ fn run_per_core_reuseport_echo_server() {
 #[test]
 fn yielding_block_on_future_does_not_starve_its_own_sockets() {
     with_watchdog(60, || {
-        sockwq_reactor::runtime::block_on(async {
+        sockwq_runtime::block_on(async {
             let (a, client) = UnixStream::pair().unwrap();
             let server = spawn_local(echo(Async::new(a).unwrap()));
             let done = Arc::new(AtomicBool::new(false));

@@ -4,10 +4,10 @@
 //! * [`block_on`]: runs a future on the current thread, turning a reactor
 //!   of its own while idle.
 //! * [`Runtime`] / [`Builder`]: worker threads, each with its own
-//!   [`Reactor`](crate::Reactor), run queue and timers. A worker sleeps in
+//!   [`Reactor`](sockwq_reactor::Reactor), run queue and timers. A worker sleeps in
 //!   its reactor's `epoll_wait` and nowhere else; another thread wakes it
 //!   by pushing onto its lock-free injection queue and writing its eventfd
-//!   only if it is parked (see `executor.rs` for why no wake is lost).
+//!   only if it is parked (see `core.rs` for why no wake is lost).
 //! * [`spawn`], [`spawn_local`], [`JoinHandle`], [`JoinError`].
 //! * [`time`]: `sleep`, `sleep_until`, `timeout`, `interval`.
 //!
@@ -26,7 +26,7 @@
 //! use std::os::unix::net::UnixStream;
 //! use futures_util::io::{AsyncReadExt, AsyncWriteExt};
 //! use sockwq_reactor::Async;
-//! use sockwq_reactor::runtime::{Runtime, spawn};
+//! use sockwq_runtime::{Runtime, spawn};
 //!
 //! let rt = Runtime::builder().worker_threads(2).build()?;
 //! rt.block_on(async {
@@ -50,18 +50,21 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+#![deny(missing_docs, missing_debug_implementations)]
+#![warn(rust_2018_idioms, unreachable_pub)]
+
 mod builder;
 mod context;
-mod executor;
+mod core;
+mod runtime;
 mod task;
-mod thread_per_core;
 pub mod time;
 
 use std::future::Future;
 
 pub use builder::Builder;
+pub use runtime::Runtime;
 pub use task::{JoinError, JoinHandle};
-pub use thread_per_core::Runtime;
 
 use context::Spawner;
 
@@ -79,11 +82,11 @@ use context::Spawner;
 /// Also if the reactor (an epoll fd and an eventfd) cannot be created.
 ///
 /// ```
-/// let v = sockwq_reactor::runtime::block_on(async { 6 * 7 });
+/// let v = sockwq_runtime::block_on(async { 6 * 7 });
 /// assert_eq!(v, 42);
 /// ```
 pub fn block_on<F: Future>(future: F) -> F::Output {
-    thread_per_core::block_on_with(future, None, executor::DEFAULT_EVENT_INTERVAL, 1024)
+    runtime::block_on_with(future, None, core::DEFAULT_EVENT_INTERVAL, 1024)
 }
 
 /// Spawns a task on the current runtime and returns its [`JoinHandle`].
@@ -98,7 +101,7 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 /// executor to run the task. Use [`Runtime::spawn`] from plain threads.
 ///
 /// ```
-/// use sockwq_reactor::runtime::{block_on, spawn};
+/// use sockwq_runtime::{block_on, spawn};
 /// block_on(async {
 ///     let h = spawn(async { 1 });
 ///     assert_eq!(h.await.unwrap(), 1);
@@ -130,7 +133,7 @@ where
 ///
 /// ```
 /// use std::rc::Rc;
-/// use sockwq_reactor::runtime::{block_on, spawn_local};
+/// use sockwq_runtime::{block_on, spawn_local};
 /// block_on(async {
 ///     let shared = Rc::new(5);
 ///     let s = shared.clone();

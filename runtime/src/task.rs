@@ -20,8 +20,8 @@ use std::task::{Context, Poll};
 use async_task::FallibleTask;
 use futures_util::task::AtomicWaker;
 
-use super::context;
-use super::executor::Remote;
+use crate::context;
+use crate::core::Remote;
 
 /// Shared by a task and its [`JoinHandle`]: the abort request.
 #[derive(Default)]
@@ -143,7 +143,7 @@ fn start<T>(
 /// goes on running.
 ///
 /// ```
-/// use sockwq_reactor::runtime::{block_on, spawn};
+/// use sockwq_runtime::{block_on, spawn};
 /// block_on(async {
 ///     let h = spawn(async { 40 + 2 });
 ///     assert_eq!(h.await.unwrap(), 42);
@@ -161,7 +161,7 @@ impl<T> JoinHandle<T> {
     /// output.
     ///
     /// ```
-    /// use sockwq_reactor::runtime::{block_on, spawn};
+    /// use sockwq_runtime::{block_on, spawn};
     /// block_on(async {
     ///     let h = spawn(std::future::pending::<()>());
     ///     h.abort();
@@ -176,11 +176,11 @@ impl<T> JoinHandle<T> {
     /// Whether the task has finished (completed, panicked or cancelled).
     ///
     /// ```
-    /// use sockwq_reactor::runtime::{block_on, spawn};
+    /// use sockwq_runtime::{block_on, spawn};
     /// block_on(async {
     ///     let h = spawn(async {});
     ///     while !h.is_finished() {
-    ///         sockwq_reactor::runtime::time::sleep(std::time::Duration::from_millis(1)).await;
+    ///         sockwq_runtime::time::sleep(std::time::Duration::from_millis(1)).await;
     ///     }
     /// });
     /// ```
@@ -229,7 +229,7 @@ impl<T> fmt::Debug for JoinHandle<T> {
 /// ([`JoinHandle::abort`], or the runtime shut down).
 ///
 /// ```
-/// use sockwq_reactor::runtime::{block_on, spawn};
+/// use sockwq_runtime::{block_on, spawn};
 /// block_on(async {
 ///     let err = spawn(async { panic!("boom") }).await.unwrap_err();
 ///     assert!(err.is_panic());
@@ -263,7 +263,7 @@ impl JoinError {
     /// Whether the task was cancelled.
     ///
     /// ```
-    /// use sockwq_reactor::runtime::{block_on, spawn};
+    /// use sockwq_runtime::{block_on, spawn};
     /// block_on(async {
     ///     let h = spawn(std::future::pending::<()>());
     ///     h.abort();
@@ -277,7 +277,7 @@ impl JoinError {
     /// Whether the task panicked.
     ///
     /// ```
-    /// use sockwq_reactor::runtime::{block_on, spawn};
+    /// use sockwq_runtime::{block_on, spawn};
     /// block_on(async {
     ///     assert!(spawn(async { panic!() }).await.unwrap_err().is_panic());
     /// });
@@ -294,7 +294,7 @@ impl JoinError {
     /// If the error is not a panic.
     ///
     /// ```
-    /// use sockwq_reactor::runtime::{block_on, spawn};
+    /// use sockwq_runtime::{block_on, spawn};
     /// block_on(async {
     ///     let err = spawn(async { panic!("boom") }).await.unwrap_err();
     ///     let payload = err.into_panic();
@@ -309,7 +309,7 @@ impl JoinError {
     /// The panic payload, or the error itself if it is not a panic.
     ///
     /// ```
-    /// use sockwq_reactor::runtime::{block_on, spawn};
+    /// use sockwq_runtime::{block_on, spawn};
     /// block_on(async {
     ///     let h = spawn(std::future::pending::<()>());
     ///     h.abort();

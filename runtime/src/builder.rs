@@ -3,13 +3,13 @@
 
 use std::io;
 
-use super::Runtime;
-use super::executor::DEFAULT_EVENT_INTERVAL;
+use crate::Runtime;
+use crate::core::DEFAULT_EVENT_INTERVAL;
 
 /// Configures and builds a thread-per-core [`Runtime`].
 ///
 /// ```
-/// use sockwq_reactor::runtime::Builder;
+/// use sockwq_runtime::Builder;
 /// let rt = Builder::new().worker_threads(2).thread_name("srv").build()?;
 /// assert_eq!(rt.worker_threads(), 2);
 /// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
@@ -36,7 +36,7 @@ impl Builder {
     /// turns.
     ///
     /// ```
-    /// let rt = sockwq_reactor::runtime::Builder::new().build()?;
+    /// let rt = sockwq_runtime::Builder::new().build()?;
     /// assert!(rt.worker_threads() >= 1);
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -58,7 +58,7 @@ impl Builder {
     /// If `n` is zero.
     ///
     /// ```
-    /// let rt = sockwq_reactor::runtime::Builder::new().worker_threads(1).build()?;
+    /// let rt = sockwq_runtime::Builder::new().worker_threads(1).build()?;
     /// assert_eq!(rt.worker_threads(), 1);
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -71,7 +71,7 @@ impl Builder {
     /// The name prefix of worker threads (`NAME-0`, `NAME-1`, ...).
     ///
     /// ```
-    /// let rt = sockwq_reactor::runtime::Builder::new().thread_name("io").build()?;
+    /// let rt = sockwq_runtime::Builder::new().thread_name("io").build()?;
     /// # drop(rt);
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -83,7 +83,7 @@ impl Builder {
     /// The stack size of worker threads (default: std's).
     ///
     /// ```
-    /// let rt = sockwq_reactor::runtime::Builder::new().thread_stack_size(4 << 20).build()?;
+    /// let rt = sockwq_runtime::Builder::new().thread_stack_size(4 << 20).build()?;
     /// # drop(rt);
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -97,7 +97,7 @@ impl Builder {
     /// cannot starve IO and timers. Default 61; clamped to at least 1.
     ///
     /// ```
-    /// let rt = sockwq_reactor::runtime::Builder::new().event_interval(32).build()?;
+    /// let rt = sockwq_runtime::Builder::new().event_interval(32).build()?;
     /// # drop(rt);
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -109,7 +109,7 @@ impl Builder {
     /// The most epoll events one reactor turn takes (default 1024).
     ///
     /// ```
-    /// let rt = sockwq_reactor::runtime::Builder::new().max_events(256).build()?;
+    /// let rt = sockwq_runtime::Builder::new().max_events(256).build()?;
     /// # drop(rt);
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -123,7 +123,7 @@ impl Builder {
     /// Errors if a reactor (epoll, eventfd) or a thread cannot be created.
     ///
     /// ```
-    /// let rt = sockwq_reactor::runtime::Builder::new().worker_threads(2).build()?;
+    /// let rt = sockwq_runtime::Builder::new().worker_threads(2).build()?;
     /// # drop(rt);
     /// # Ok::<(), std::io::Error>(())
     /// ```

@@ -1,13 +1,13 @@
 //! Runtime: spawning, joining, panics, abort, detach, shutdown.
 
-mod support;
+use sockwq_test_support as support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use sockwq_reactor::runtime::{Runtime, block_on, spawn, spawn_local, time};
+use sockwq_runtime::{Runtime, block_on, spawn, spawn_local, time};
 
 use support::with_watchdog;
 

@@ -1,12 +1,12 @@
 //! What this thread is running: the [`Core`] (if this thread is a worker
-//! or inside `block_on`) and where [`spawn`](super::spawn) sends tasks.
+//! or inside `block_on`) and where [`spawn`](crate::spawn) sends tasks.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use super::executor::{Core, Remote};
-use super::thread_per_core::Workers;
+use crate::core::{Core, Remote};
+use crate::runtime::Workers;
 
 /// Where `spawn` puts a `Send` task.
 #[derive(Clone)]
@@ -25,7 +25,7 @@ thread_local! {
 /// Makes `core` this thread's core (and its reactor the current one, so
 /// that sockets created here register with it) until dropped.
 pub(crate) struct Entered {
-    _reactor: crate::context::EnterGuard,
+    _reactor: sockwq_reactor::EnterGuard,
 }
 
 impl Drop for Entered {

@@ -1,38 +1,80 @@
-//! Helpers shared by the integration tests (each includes this with
-//! `mod support;`; a `tests/<dir>/mod.rs` is not a test binary of its own):
-//! watchdogs (a hang fails the test instead of blocking CI), a tiny PRNG, a
-//! checksum, and an fd counter. `dropin_program.rs` is the `tcp_dropin`
-//! program, `include!`d twice.
-#![allow(dead_code)]
+//! Helpers shared by sockwq's integration tests (a dev-dependency of every
+//! crate in the workspace): a watchdog that turns a hang into a failure, an
+//! fd counter, a non-blocking socket pair, a reactor turned by its own
+//! thread, bounded retry loops, a tiny PRNG and a checksum.
 
 use std::future::Future;
 use std::io;
+use std::os::unix::net::UnixStream;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
+use std::thread;
 use std::time::Duration;
 
-/// Runs `f` on its own thread; panics if it does not finish within `secs`
-/// (the stuck thread is left behind; the test binary exits regardless).
-/// A panic in `f` is propagated.
-pub fn with_watchdog<T, F>(secs: u64, f: F) -> T
-where
-    T: Send + 'static,
-    F: FnOnce() -> T + Send + 'static,
-{
+use sockwq_reactor::{Handle, Reactor};
+
+/// Runs `f` on its own thread and fails the test if it takes longer than
+/// `secs` instead of hanging the suite. A panic in `f` is propagated.
+pub fn with_watchdog<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
     let (tx, rx) = mpsc::channel();
-    let handle = std::thread::Builder::new()
-        .name("test-body".into())
-        .spawn(move || {
-            let r = f();
-            let _ = tx.send(());
-            r
-        })
-        .expect("spawn test thread");
+    let t = thread::spawn(move || {
+        let _ = tx.send(std::panic::catch_unwind(AssertUnwindSafe(f)));
+    });
     match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => match handle.join() {
-            Ok(r) => r,
-            Err(p) => std::panic::resume_unwind(p),
-        },
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("test hung: no progress in {secs}s"),
+        Ok(Ok(v)) => {
+            t.join().unwrap();
+            v
+        }
+        Ok(Err(p)) => std::panic::resume_unwind(p),
+        Err(_) => panic!("watchdog: the test did not finish within {secs} s (lost wake-up?)"),
+    }
+}
+
+/// Open fds of this process. A test that counts them must be the only test
+/// of its binary: tests of one binary run concurrently.
+pub fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+/// A connected pair of non-blocking Unix stream sockets.
+pub fn pair() -> (UnixStream, UnixStream) {
+    let (a, b) = UnixStream::pair().unwrap();
+    a.set_nonblocking(true).unwrap();
+    b.set_nonblocking(true).unwrap();
+    (a, b)
+}
+
+/// A reactor turned by its own thread (turns of up to `turn` each) until
+/// [`Driver::stop`], which hands the reactor back.
+pub struct Driver {
+    pub handle: Handle,
+    stop: Arc<AtomicBool>,
+    thread: thread::JoinHandle<Reactor>,
+}
+
+impl Driver {
+    pub fn start(turn: Duration) -> Driver {
+        let mut reactor = Reactor::new().unwrap();
+        let handle = reactor.handle();
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        let thread = thread::spawn(move || {
+            while !s.load(Ordering::Acquire) {
+                reactor.turn(Some(turn)).unwrap();
+            }
+            reactor
+        });
+        Driver { handle, stop, thread }
+    }
+
+    /// Ends the turning thread (waking it from its turn) and returns the
+    /// reactor.
+    pub fn stop(self) -> Reactor {
+        self.stop.store(true, Ordering::Release);
+        self.handle.wake();
+        self.thread.join().expect("the reactor's thread panicked")
     }
 }
 
@@ -110,13 +152,6 @@ impl Rng {
         let n = rest.len();
         rest.copy_from_slice(&last[..n]);
     }
-}
-
-/// Open fds of this process.
-pub fn fd_count() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .expect("read /proc/self/fd")
-        .count()
 }
 
 /// FNV-1a over a byte stream: the same value however the stream is chunked.

@@ -46,9 +46,9 @@ use std::time::{Duration, Instant};
 use concurrent_queue::{ConcurrentQueue, PushError};
 use slab::Slab;
 
-use super::context;
-use super::time::timers::Timers;
-use crate::reactor::{Handle, Reactor};
+use crate::context;
+use crate::time::timers::Timers;
+use sockwq_reactor::{Handle, Reactor};
 
 pub(crate) type Runnable = async_task::Runnable;
 
