@@ -753,6 +753,7 @@ fn accepted_streams_are_nonblocking_and_cloexec() {
         ] {
             // SAFETY: fcntl on a valid fd.
             let fl = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+            // SAFETY: F_GETFD takes no pointer argument; a bad fd yields -1.
             let fdfl = unsafe { libc::fcntl(fd, libc::F_GETFD) };
             assert!(fl & libc::O_NONBLOCK != 0);
             assert!(fdfl & libc::FD_CLOEXEC != 0);

@@ -28,8 +28,7 @@
 //! })?;
 //! # Ok::<(), std::io::Error>(())
 //! ```
-#![deny(missing_docs, missing_debug_implementations)]
-#![warn(rust_2018_idioms, unreachable_pub)]
+#![doc(test(attr(deny(warnings))))]
 
 #[cfg(not(target_os = "linux"))]
 compile_error!("sockwq is Linux-only: it is built on epoll(7) and eventfd(2).");

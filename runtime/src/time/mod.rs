@@ -227,7 +227,7 @@ pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoF
 /// Like [`timeout`], with a deadline.
 ///
 /// ```
-/// use std::time::{Duration, Instant};
+/// use std::time::Instant;
 /// use sockwq_runtime::{block_on, time};
 /// let r = block_on(time::timeout_at(Instant::now(), std::future::pending::<()>()));
 /// assert!(r.is_err());
