@@ -33,6 +33,7 @@
 #[cfg(not(target_os = "linux"))]
 compile_error!("sockwq is Linux-only: it is built on epoll(7) and eventfd(2).");
 
+#[cfg(feature = "bench-internals")]
 #[doc(hidden)]
 pub mod ablation;
 mod async_fd;
@@ -46,6 +47,8 @@ mod state;
 mod state_tests;
 mod sync;
 mod sys;
+// `SocketWq` is API only for the dispatch benchmark (`bench-internals`).
+#[cfg_attr(not(feature = "bench-internals"), allow(unreachable_pub))]
 mod wq;
 
 pub use async_fd::Async;
@@ -53,4 +56,5 @@ pub use current::EnterGuard;
 pub use interest::{Interest, Ready};
 pub use reactor::{Handle, Reactor, Registration, Stats};
 pub use source::{Readiness, ReadyEvent, Source};
+#[cfg(feature = "bench-internals")]
 pub use wq::SocketWq;
