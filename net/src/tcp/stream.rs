@@ -6,6 +6,8 @@ use std::net::{Shutdown, SocketAddr};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use sockwq_reactor::Ready;
+
 use super::socket::TcpSocket;
 use super::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 use crate::addr::{ToSocketAddrs, no_addresses, to_socket_addrs};
@@ -81,19 +83,20 @@ impl TcpStream {
         })
     }
 
-    /// Registers a socket created with `SOCK_NONBLOCK` (accepted with
-    /// `accept4`, or made by [`TcpSocket`]): no `fcntl` needed.
+    /// Registers a socket made by [`TcpSocket`] with `SOCK_NONBLOCK`: no
+    /// `fcntl` needed.
     pub(crate) fn new_nonblocking(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         Ok(TcpStream {
-            io: Evented::new_nonblocking(stream)?,
+            io: Evented::from_nonblocking(stream, Ready::EMPTY)?,
         })
     }
 
     /// Registers a socket just accepted with `accept4(SOCK_NONBLOCK)`,
-    /// assumed ready (see `Evented::new_accepted`).
+    /// assumed readable and writable, as tokio does (see
+    /// `Evented::from_nonblocking`).
     pub(crate) fn new_accepted(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         Ok(TcpStream {
-            io: Evented::new_accepted(stream)?,
+            io: Evented::from_nonblocking(stream, Ready::READABLE | Ready::WRITABLE)?,
         })
     }
 
