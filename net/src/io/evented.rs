@@ -10,6 +10,7 @@
 use std::fmt;
 use std::future::poll_fn;
 use std::io::{self, IoSlice, IoSliceMut, Read};
+use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::task::{Context, Poll};
 
@@ -78,6 +79,18 @@ impl<S: AsFd> Evented<S> {
     /// Deregisters and returns the socket, still non-blocking.
     pub(crate) fn into_inner(self) -> io::Result<S> {
         self.io.into_inner()
+    }
+
+    /// `shutdown(2)` on a stream socket, with `NotConnected` reported as
+    /// success, as tokio's `shutdown_std` does (tokio #4665, #8520): the
+    /// peer may reset the connection or go away at any moment before the
+    /// call, and what the caller asked for (no more writes) holds anyway.
+    /// A reset is still reported to readers.
+    pub(crate) fn shutdown_stream(&self, how: Shutdown) -> io::Result<()> {
+        match self.sock_ref().shutdown(how) {
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            res => res,
+        }
     }
 
     // ---- readiness ------------------------------------------------------

@@ -178,10 +178,11 @@ impl TcpStream {
     }
 
     /// Shuts down the read, write, or both halves (`shutdown(2)`), without
-    /// waiting. The `AsyncWrite` `poll_shutdown`/`poll_close` shut down the
-    /// write half.
+    /// waiting; `NotConnected` (the peer reset the connection) is `Ok`, as in
+    /// tokio. The `AsyncWrite` `poll_shutdown`/`poll_close` of the stream and
+    /// its write halves shut down the write half through this.
     pub(crate) fn shutdown_std(&self, how: Shutdown) -> io::Result<()> {
-        self.io.get_ref().shutdown(how)
+        self.io.shutdown_stream(how)
     }
 
     /// Gets the value of `TCP_NODELAY`.

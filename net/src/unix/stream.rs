@@ -146,8 +146,12 @@ impl UnixStream {
         split::split_owned(self)
     }
 
+    /// Shuts down the read, write, or both halves (`shutdown(2)`), without
+    /// waiting; `NotConnected` is `Ok`, as in tokio. The `AsyncWrite`
+    /// `poll_shutdown`/`poll_close` of the stream and its write halves shut
+    /// down the write half through this.
     pub(super) fn shutdown_std(&self, how: Shutdown) -> io::Result<()> {
-        self.io.get_ref().shutdown(how)
+        self.io.shutdown_stream(how)
     }
 }
 
