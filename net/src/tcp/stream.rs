@@ -154,13 +154,15 @@ impl TcpStream {
         self.io.poll_peek_read_buf(cx, buf)
     }
 
-    /// Attempts to receive data without removing it from the queue.
+    /// Attempts to receive data into a slice without removing it from the
+    /// queue: tokio's `poll_peek` (which this crate offers with the `tokio`
+    /// feature) for a plain `&mut [u8]`, with or without that feature.
     ///
-    /// On `Poll::Ready(Ok(n))`, `n` bytes were copied into `buf`; `0`
-    /// means end of stream. (With the `tokio` feature this takes a tokio
-    /// `ReadBuf`, as tokio's does.)
-    #[cfg(not(feature = "tokio"))]
-    pub fn poll_peek(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    /// On `Poll::Ready(Ok(n))`, `n` bytes were copied into the start of
+    /// `buf`; `0` means end of stream. On `Poll::Pending`, the waker is
+    /// woken when the socket is readable. Only the last task to call this
+    /// (or another read-side poll) is guaranteed a wakeup.
+    pub fn poll_peek_slice(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         self.io.poll_peek(cx, buf)
     }
 
