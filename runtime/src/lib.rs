@@ -10,6 +10,8 @@
 //!   only if it is parked (see `core.rs` for why no wake is lost).
 //! * [`spawn`], [`spawn_local`], [`JoinHandle`], [`JoinError`].
 //! * [`time`]: `sleep`, `sleep_until`, `timeout`, `interval`.
+//! * [`signal`]: `ctrl_c` and `unix::signal`, on one process-wide signalfd
+//!   with a lock-free fan-out to every listener.
 //!
 //! Tasks never migrate between workers, and a socket registers with the
 //! reactor of the worker it is created on, so in steady state a socket's
@@ -57,6 +59,7 @@ mod builder;
 mod context;
 mod core;
 mod runtime;
+pub mod signal;
 mod task;
 pub mod time;
 

@@ -330,6 +330,7 @@ impl Drop for Runtime {
 }
 
 fn worker_main(reactor: Reactor, remote: Arc<Remote>, event_interval: u32, exit_tx: mpsc::Sender<()>) {
+    crate::signal::block_listened_in_this_thread();
     let core = Rc::new(Core::new(reactor, remote.clone(), event_interval));
     {
         let _entered = context::enter(core.clone(), Spawner::Core(remote));
