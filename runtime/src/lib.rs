@@ -9,6 +9,8 @@
 //!   by pushing onto its lock-free injection queue and writing its eventfd
 //!   only if it is parked (see `core.rs` for why no wake is lost).
 //! * [`spawn`], [`spawn_local`], [`JoinHandle`], [`JoinError`].
+//! * [`spawn_blocking`]: blocking work on a bounded pool of threads (a
+//!   runtime's own, or a process-wide one).
 //! * [`time`]: `sleep`, `sleep_until`, `timeout`, `interval`.
 //! * [`signal`]: `ctrl_c` and `unix::signal`, on one process-wide signalfd
 //!   with a lock-free fan-out to every listener.
@@ -55,6 +57,7 @@
 #![deny(missing_docs, missing_debug_implementations)]
 #![warn(rust_2018_idioms, unreachable_pub)]
 
+mod blocking;
 mod builder;
 mod context;
 mod core;
@@ -65,6 +68,7 @@ pub mod time;
 
 use std::future::Future;
 
+pub use blocking::spawn_blocking;
 pub use builder::Builder;
 pub use runtime::Runtime;
 pub use task::{JoinError, JoinHandle};

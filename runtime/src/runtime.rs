@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::blocking::{self, Pool};
 use crate::builder::Builder;
 use crate::context::{self, Spawner};
 use crate::core::{Core, Remote};
@@ -23,6 +24,8 @@ use sockwq_reactor::Reactor;
 pub(crate) struct Workers {
     remotes: Vec<Arc<Remote>>,
     next: AtomicUsize,
+    /// The runtime's blocking pool.
+    pub(crate) blocking: Arc<Pool>,
 }
 
 impl Workers {
@@ -47,7 +50,11 @@ impl Workers {
 /// future per worker: the `SO_REUSEPORT` server shape.
 ///
 /// Dropping the runtime cancels every task (their futures are dropped on
-/// their worker, so their sockets close) and joins the workers.
+/// their worker, so their sockets close) and joins the workers, then
+/// waits for the blocking tasks already running
+/// ([`spawn_blocking`](crate::spawn_blocking)) to return, as tokio does;
+/// blocking tasks not yet started are cancelled.
+/// [`shutdown_timeout`](Runtime::shutdown_timeout) bounds that wait.
 ///
 /// ```
 /// use sockwq_runtime::{Runtime, spawn};
@@ -118,6 +125,12 @@ impl Runtime {
         let workers = Arc::new(Workers {
             remotes,
             next: AtomicUsize::new(0),
+            blocking: Pool::new(blocking::Config {
+                max_threads: b.max_blocking_threads,
+                keep_alive: b.thread_keep_alive,
+                thread_name: format!("{}-blocking", b.thread_name),
+                stack_size: b.stack_size,
+            }),
         });
         let (exit_tx, exited) = mpsc::channel::<()>();
         let mut rt = Runtime {
@@ -135,7 +148,8 @@ impl Runtime {
             if let Some(s) = b.stack_size {
                 tb = tb.stack_size(s);
             }
-            match tb.spawn(move || worker_main(reactor, remote, interval, tx)) {
+            let pool = workers.blocking.clone();
+            match tb.spawn(move || worker_main(reactor, remote, pool, interval, tx)) {
                 Ok(t) => rt.threads.push(t),
                 Err(e) => {
                     // Stop the workers started so far (their shutdown waits for
@@ -174,6 +188,24 @@ impl Runtime {
         F::Output: Send + 'static,
     {
         self.workers.spawn(future)
+    }
+
+    /// Runs `f` on the runtime's blocking pool; see
+    /// [`spawn_blocking`](crate::spawn_blocking).
+    ///
+    /// ```
+    /// let rt = sockwq_runtime::Runtime::new()?;
+    /// let h = rt.spawn_blocking(|| std::thread::current().name().map(str::to_owned));
+    /// let name = rt.block_on(h).unwrap();
+    /// assert_eq!(name.as_deref(), Some("sockwq-worker-blocking"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.workers.blocking.spawn(f)
     }
 
     /// Runs `future` on the current thread until it completes, and returns
@@ -269,9 +301,10 @@ impl Runtime {
         values
     }
 
-    /// Shuts down: cancels every task, waits up to `timeout` for the
-    /// workers to finish, and leaves any worker still busy after that
-    /// (a task stuck in a blocking call) to finish on its own.
+    /// Shuts down: cancels every task and every blocking task not yet
+    /// started, waits up to `timeout` in all for the workers and the
+    /// running blocking tasks to finish, and leaves any thread still busy
+    /// after that (a task stuck in a blocking call) to finish on its own.
     ///
     /// ```
     /// use std::time::Duration;
@@ -292,6 +325,7 @@ impl Runtime {
         let on_own_worker =
             context::with_core(|c| self.workers.remotes.iter().any(|r| r.id == c.remote.id)).unwrap_or(false);
         if on_own_worker {
+            self.workers.blocking.shutdown(Some(Duration::ZERO));
             return;
         }
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
@@ -315,6 +349,11 @@ impl Runtime {
             }
             // Else: detached; it exits once its blocking task returns.
         }
+        // Then the blocking tasks still running, in what is left of the time.
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        if !self.workers.blocking.shutdown(left) {
+            tracing::warn!("sockwq: blocking tasks still running after the shutdown timeout");
+        }
     }
 }
 
@@ -329,8 +368,15 @@ impl Drop for Runtime {
     }
 }
 
-fn worker_main(reactor: Reactor, remote: Arc<Remote>, event_interval: u32, exit_tx: mpsc::Sender<()>) {
+fn worker_main(
+    reactor: Reactor,
+    remote: Arc<Remote>,
+    blocking: Arc<Pool>,
+    event_interval: u32,
+    exit_tx: mpsc::Sender<()>,
+) {
     crate::signal::block_listened_in_this_thread();
+    let _blocking = blocking::enter(&blocking);
     let core = Rc::new(Core::new(reactor, remote.clone(), event_interval));
     {
         let _entered = context::enter(core.clone(), Spawner::Core(remote));
@@ -363,6 +409,7 @@ pub(crate) fn block_on_with<F: Future>(
     };
     let remote = Remote::new(reactor.handle());
     let core = Rc::new(Core::new(reactor, remote.clone(), event_interval));
+    let _blocking = workers.as_ref().map(|w| blocking::enter(&w.blocking));
     let spawner = match workers {
         Some(w) => Spawner::Workers(w),
         None => Spawner::Core(remote),

@@ -34,7 +34,10 @@ fn blocked_here(signo: libc::c_int) -> bool {
     // new set only queries it.
     unsafe {
         let mut cur: libc::sigset_t = std::mem::zeroed();
-        assert_eq!(libc::pthread_sigmask(libc::SIG_BLOCK, std::ptr::null(), &mut cur), 0);
+        assert_eq!(
+            libc::pthread_sigmask(libc::SIG_BLOCK, std::ptr::null(), &mut cur),
+            0
+        );
         libc::sigismember(&cur, signo) == 1
     }
 }
@@ -58,7 +61,10 @@ fn each_delivery_is_received_once() {
         block_on(async {
             let mut usr1 = signal(SignalKind::user_defined1()).unwrap();
             for _ in 0..5 {
-                assert!(!poll_once(&mut pin!(usr1.recv())).await, "a delivery that was not sent");
+                assert!(
+                    !poll_once(&mut pin!(usr1.recv())).await,
+                    "a delivery that was not sent"
+                );
                 kill_self(libc::SIGUSR1);
                 assert_eq!(usr1.recv().await, Some(()));
             }
@@ -132,7 +138,10 @@ fn signal_is_a_stream() {
 fn a_delivery_to_an_unblocked_thread_is_forwarded() {
     with_watchdog(10, || {
         let mut hup = signal(SignalKind::hangup()).unwrap();
-        assert!(blocked_here(libc::SIGHUP), "signal() blocks in the calling thread");
+        assert!(
+            blocked_here(libc::SIGHUP),
+            "signal() blocks in the calling thread"
+        );
         let (id_tx, id_rx) = mpsc::channel();
         let (ask_tx, ask_rx) = mpsc::channel::<()>();
         let (answer_tx, answer_rx) = mpsc::channel();
@@ -166,7 +175,17 @@ fn a_delivery_to_an_unblocked_thread_is_forwarded() {
 
 #[test]
 fn refuses_what_a_signalfd_cannot_take() {
-    for signo in [0, -1, 65, libc::SIGKILL, libc::SIGSTOP, libc::SIGSEGV, libc::SIGBUS, 32, 33] {
+    for signo in [
+        0,
+        -1,
+        65,
+        libc::SIGKILL,
+        libc::SIGSTOP,
+        libc::SIGSEGV,
+        libc::SIGBUS,
+        32,
+        33,
+    ] {
         let err = signal(SignalKind::from_raw(signo)).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "signal {signo}: {err}");
         assert!(err.to_string().contains(&format!("signal {signo}")), "{err}");
@@ -188,8 +207,8 @@ fn a_listener_outlives_the_reactor_it_first_waited_in() {
     });
 }
 
-/// Runtime workers started after a signal is listened to (on another
-/// thread) block it from their start.
+/// Runtime workers and blocking-pool threads started after a signal is
+/// listened to (on another thread) block it from their start.
 #[test]
 fn runtime_threads_block_listened_signals() {
     with_watchdog(10, || {
@@ -202,6 +221,9 @@ fn runtime_threads_block_listened_signals() {
         let rt = Runtime::builder().worker_threads(1).build().unwrap();
         let in_worker = rt.block_on(rt.spawn(async { blocked_here(libc::SIGURG) }));
         assert!(in_worker.unwrap(), "a worker blocks listened signals");
+        // A blocking-pool thread started from this (unblocking) thread.
+        let in_pool = rt.block_on(rt.spawn_blocking(|| blocked_here(libc::SIGURG)));
+        assert!(in_pool.unwrap(), "a blocking-pool thread blocks listened signals");
         drop(s);
     });
 }
