@@ -84,14 +84,19 @@ use context::Spawner;
 ///
 /// # Panics
 ///
-/// If called from within a runtime (a worker, or another `block_on`): the
-/// thread is already driving tasks, and blocking it would stall them.
+/// If called from within a runtime — a sockwq task or another `block_on`,
+/// or (with the `tokio` feature) a tokio runtime's context: the thread is
+/// already driving tasks, and blocking it would stall them all until
+/// `future` completes. `.await` the future instead; blocking code that
+/// must wait for a future can run in
+/// [`spawn_blocking`](crate::spawn_blocking) and call `block_on` there.
 /// Also if the reactor (an epoll fd and an eventfd) cannot be created.
 ///
 /// ```
 /// let v = sockwq_runtime::block_on(async { 6 * 7 });
 /// assert_eq!(v, 42);
 /// ```
+#[track_caller]
 pub fn block_on<F: Future>(future: F) -> F::Output {
     runtime::block_on_with(future, None, core::DEFAULT_EVENT_INTERVAL, 1024)
 }

@@ -219,8 +219,10 @@ impl Runtime {
     ///
     /// # Panics
     ///
-    /// If called from within a runtime (a worker, or another `block_on`),
-    /// or if this thread's reactor cannot be created.
+    /// As [`block_on`](crate::block_on): if called from within a runtime
+    /// (a sockwq task or another `block_on`, or a tokio runtime's context
+    /// with the `tokio` feature), or if this thread's reactor cannot be
+    /// created.
     ///
     /// ```
     /// let rt = sockwq_runtime::Runtime::new()?;
@@ -230,6 +232,7 @@ impl Runtime {
     /// assert_eq!(v, 3);
     /// # Ok::<(), std::io::Error>(())
     /// ```
+    #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         block_on_with(
             future,
@@ -391,18 +394,14 @@ fn worker_main(
 
 /// `block_on` on this thread with a fresh core; `workers`: where `spawn`
 /// sends tasks (`None`: onto this core).
+#[track_caller]
 pub(crate) fn block_on_with<F: Future>(
     future: F,
     workers: Option<Arc<Workers>>,
     event_interval: u32,
     max_events: usize,
 ) -> F::Output {
-    if context::has_core() {
-        panic!(
-            "sockwq: cannot block_on from within a runtime: the thread is already \
-             driving tasks; `.await` the future instead"
-        );
-    }
+    refuse_nested_block_on();
     let reactor = match Reactor::with_capacity(max_events) {
         Ok(r) => r,
         Err(e) => panic!("sockwq: block_on cannot create its reactor: {e}"),
@@ -433,4 +432,32 @@ pub(crate) fn block_on_with<F: Future>(
     let out = core.block_on(future).expect("a block_on core is never shut down");
     drop(exit);
     out
+}
+
+/// Panics if this thread already drives tasks — a sockwq core, or a tokio
+/// runtime — which a `block_on` here would stall until its future is done.
+#[track_caller]
+fn refuse_nested_block_on() {
+    if context::has_core() {
+        panic!(
+            "sockwq: block_on called inside a sockwq runtime (a task, or another \
+             block_on): it would block this worker thread, and every task and socket \
+             it drives would stall until the future completes. `.await` the future \
+             instead, or call block_on from spawn_blocking."
+        );
+    }
+    // A tokio context (a worker, a block_on, a blocking thread or an `enter`
+    // guard) is refused as a whole: tokio offers no public way to tell a
+    // blocking thread from a worker, and sockwq futures run on tokio
+    // directly, so tokio's own `Handle::block_on` serves the legitimate cases.
+    #[cfg(feature = "tokio")]
+    if tokio::runtime::Handle::try_current().is_ok() {
+        panic!(
+            "sockwq: block_on called inside a tokio runtime: it would block a tokio \
+             worker thread, and every task it drives would stall until the future \
+             completes. sockwq futures run on tokio: `.await` the future instead \
+             (from synchronous code in spawn_blocking, use \
+             tokio::runtime::Handle::current().block_on)."
+        );
+    }
 }
