@@ -14,3 +14,6 @@ pub use sockwq_runtime::{
     Builder, JoinError, JoinHandle, Runtime, block_on, spawn, spawn_blocking, spawn_local,
 };
 pub use sockwq_runtime::{signal, time};
+
+#[cfg(feature = "macros")]
+pub use sockwq_macros::{main, test};
