@@ -161,7 +161,7 @@ fn expand(kind: Kind, args: TokenStream2, item: TokenStream2) -> TokenStream2 {
     let config = parse_args(kind, args, &mut errors);
     if input.sig.asyncness.is_none() {
         errors.at(
-            &input.sig.fn_token,
+            input.sig.fn_token,
             "the `async` keyword is missing from the function declaration",
         );
     }

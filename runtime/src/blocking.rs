@@ -102,6 +102,18 @@ static GLOBAL: OnceLock<Arc<Pool>> = OnceLock::new();
 
 thread_local! {
     static CURRENT: RefCell<Option<Arc<Pool>>> = const { RefCell::new(None) };
+    /// On a pool thread running a task: the pool that counts it busy.
+    static RUNNING: RefCell<Option<Arc<Pool>>> = const { RefCell::new(None) };
+}
+
+/// Counts this thread out of its pool's busy threads, once per task: as
+/// soon as the closure returns (or unwinds), before its output is handed
+/// to the `JoinHandle`. A task spawned by whoever awaits that handle then
+/// finds this thread free and does not start another one.
+fn release_running() {
+    if let Some(pool) = RUNNING.try_with(|r| r.borrow_mut().take()).ok().flatten() {
+        pool.lock().busy -= 1;
+    }
 }
 
 /// Makes `pool` this thread's pool for [`spawn_blocking`] until dropped.
@@ -145,6 +157,10 @@ struct State {
     queue: VecDeque<Runnable>,
     /// Threads alive (started and not yet exited).
     threads: usize,
+    /// Threads running a task. The others (`threads - busy - idle`) are
+    /// starting, between two tasks, or woken: each looks at the queue
+    /// before it waits again.
+    busy: usize,
     /// Threads waiting for work and not yet handed a wake-up.
     idle: usize,
     /// Wake-ups handed to idle threads and not yet taken.
@@ -157,6 +173,7 @@ impl fmt::Debug for Pool {
         let st = self.lock();
         f.debug_struct("Pool")
             .field("threads", &st.threads)
+            .field("busy", &st.busy)
             .field("idle", &st.idle)
             .field("queued", &st.queue.len())
             .field("config", &self.config)
@@ -170,7 +187,14 @@ struct BlockingTask<F>(Option<F>);
 impl<F: FnOnce() -> R, R> Future for BlockingTask<F> {
     type Output = R;
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<R> {
+        struct Release;
+        impl Drop for Release {
+            fn drop(&mut self) {
+                release_running();
+            }
+        }
         let f = self.0.take().expect("a blocking task is polled once");
+        let _release = Release;
         Poll::Ready(f())
     }
 }
@@ -215,6 +239,11 @@ impl Pool {
             return;
         }
         st.queue.push_back(r);
+        let free = st.threads - st.busy - st.idle;
+        if st.queue.len() <= free {
+            // A thread that is starting or between tasks takes it.
+            return;
+        }
         if st.idle > 0 {
             st.idle -= 1;
             st.notified += 1;
@@ -260,12 +289,16 @@ impl Pool {
         let mut st = self.lock();
         'work: loop {
             while let Some(r) = st.queue.pop_front() {
+                st.busy += 1;
                 drop(st);
+                let _ = RUNNING.try_with(|c| *c.borrow_mut() = Some(self.clone()));
                 // The task catches a panic of its closure (a JoinError); this
                 // guards the thread against anything else.
                 if catch_unwind(AssertUnwindSafe(|| r.run())).is_err() {
                     tracing::error!("sockwq: a blocking task panicked outside its closure");
                 }
+                // Not released yet if the task was cancelled before its start.
+                release_running();
                 st = self.lock();
             }
             if st.shutdown {

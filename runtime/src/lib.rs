@@ -89,7 +89,7 @@ use context::Spawner;
 /// already driving tasks, and blocking it would stall them all until
 /// `future` completes. `.await` the future instead; blocking code that
 /// must wait for a future can run in
-/// [`spawn_blocking`](crate::spawn_blocking) and call `block_on` there.
+/// [`spawn_blocking`] and call `block_on` there.
 /// Also if the reactor (an epoll fd and an eventfd) cannot be created.
 ///
 /// ```

@@ -121,34 +121,57 @@ fn the_pool_grows_to_its_bound_and_no_further() {
     });
 }
 
+/// `spawn_blocking(..).await` in a loop (the shape of file IO through the
+/// pool) runs on one thread: the thread that finished the previous task
+/// counts as free before the awaiting task can spawn the next.
+#[test]
+fn sequential_tasks_reuse_one_thread() {
+    with_watchdog(20, || {
+        let rt = Runtime::builder().worker_threads(1).thread_name("seq").build().unwrap();
+        let ids = rt.block_on(async {
+            let mut ids = Vec::new();
+            for _ in 0..50 {
+                ids.push(spawn_blocking(|| thread::current().id()).await.unwrap());
+            }
+            ids
+        });
+        assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+        assert_eq!(threads_named("seq-blocking"), 1);
+    });
+}
+
 /// An idle thread is reused within the keep-alive and exits after it.
+/// (The keep-alive is long enough that a stalled test thread cannot
+/// outlast it between the first two tasks.)
 #[test]
 fn idle_threads_exit_after_the_keep_alive() {
-    with_watchdog(20, || {
+    with_watchdog(30, || {
+        const KEEP_ALIVE: Duration = Duration::from_secs(2);
         let rt = Runtime::builder()
             .worker_threads(1)
             .thread_name("kalive")
-            .thread_keep_alive(Duration::from_millis(300))
+            .thread_keep_alive(KEEP_ALIVE)
             .build()
             .unwrap();
-        let first = rt.block_on(rt.spawn_blocking(|| thread::current().id())).unwrap();
-        let second = rt.block_on(rt.spawn_blocking(|| thread::current().id())).unwrap();
-        assert_eq!(first, second, "an idle thread is reused");
-        assert_eq!(threads_named("kalive-blocking"), 1);
-        let start = Instant::now();
+        let id_and_count = || (thread::current().id(), threads_named("kalive-blocking"));
+        let (first, count) = rt.block_on(rt.spawn_blocking(id_and_count)).unwrap();
+        assert_eq!(count, 1, "one thread started for one task");
+        let (second, count) = rt.block_on(rt.spawn_blocking(id_and_count)).unwrap();
+        assert_eq!((second, count), (first, 1), "an idle thread is reused");
+        let idle_since = Instant::now();
         while threads_named("kalive-blocking") > 0 {
             assert!(
-                start.elapsed() < Duration::from_secs(5),
+                idle_since.elapsed() < Duration::from_secs(20),
                 "the idle thread did not exit"
             );
             thread::sleep(Duration::from_millis(20));
         }
         assert!(
-            start.elapsed() >= Duration::from_millis(200),
+            idle_since.elapsed() >= KEEP_ALIVE - Duration::from_millis(100),
             "exited before its keep-alive"
         );
         // A new task starts a new thread.
-        let third = rt.block_on(rt.spawn_blocking(|| thread::current().id())).unwrap();
+        let (third, _) = rt.block_on(rt.spawn_blocking(id_and_count)).unwrap();
         assert_ne!(third, first);
     });
 }
