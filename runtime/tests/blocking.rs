@@ -127,7 +127,11 @@ fn the_pool_grows_to_its_bound_and_no_further() {
 #[test]
 fn sequential_tasks_reuse_one_thread() {
     with_watchdog(20, || {
-        let rt = Runtime::builder().worker_threads(1).thread_name("seq").build().unwrap();
+        let rt = Runtime::builder()
+            .worker_threads(1)
+            .thread_name("seq")
+            .build()
+            .unwrap();
         let ids = rt.block_on(async {
             let mut ids = Vec::new();
             for _ in 0..50 {
