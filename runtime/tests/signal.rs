@@ -227,3 +227,11 @@ fn runtime_threads_block_listened_signals() {
         drop(s);
     });
 }
+
+/// As tokio's: a listener can move between threads and be shared.
+#[test]
+fn signal_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Signal>();
+    assert_send_sync::<SignalKind>();
+}

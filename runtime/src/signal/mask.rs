@@ -119,13 +119,17 @@ extern "C" fn forward(signo: c_int, _info: *mut libc::siginfo_t, context: *mut l
     // overwrite errno, which the interrupted code must find unchanged.
     let errno = unsafe { *libc::__errno_location() };
     // SAFETY: with SA_SIGINFO the third argument is the interrupted
-    // context (a `ucontext_t` in the signal frame, writable by the handler;
-    // its `uc_sigmask` is the mask the kernel restores on return, and libc's
-    // ucontext_t matches the kernel's frame up to and including it).
-    // sigaddset and kill are async-signal-safe.
+    // context: the `struct ucontext` in the signal frame, writable by the
+    // handler, whose `uc_sigmask` is the mask the kernel restores on return.
+    // libc's `ucontext_t` has the kernel's layout up to `uc_sigmask`; its
+    // sigset_t is longer than the kernel's 64 bits, but sigaddset of a
+    // signal <= 64 (checked before the handler is installed) writes within
+    // the first 64. Only a raw pointer to that field is made. sigaddset,
+    // getpid and kill are async-signal-safe.
     unsafe {
-        if let Some(uc) = (context as *mut libc::ucontext_t).as_mut() {
-            libc::sigaddset(&mut uc.uc_sigmask, signo);
+        let uc = context as *mut libc::ucontext_t;
+        if !uc.is_null() {
+            libc::sigaddset(std::ptr::addr_of_mut!((*uc).uc_sigmask), signo);
         }
         libc::kill(libc::getpid(), signo);
         *libc::__errno_location() = errno;
