@@ -2,8 +2,10 @@
 //! cooperative budget.
 
 use std::io;
+use std::time::Duration;
 
 use crate::Runtime;
+use crate::blocking::{DEFAULT_KEEP_ALIVE, DEFAULT_MAX_THREADS};
 use crate::core::DEFAULT_EVENT_INTERVAL;
 
 /// Configures and builds a thread-per-core [`Runtime`].
@@ -22,6 +24,8 @@ pub struct Builder {
     pub(crate) stack_size: Option<usize>,
     pub(crate) event_interval: u32,
     pub(crate) max_events: usize,
+    pub(crate) max_blocking_threads: usize,
+    pub(crate) thread_keep_alive: Duration,
 }
 
 impl Default for Builder {
@@ -47,6 +51,8 @@ impl Builder {
             stack_size: None,
             event_interval: DEFAULT_EVENT_INTERVAL,
             max_events: 1024,
+            max_blocking_threads: DEFAULT_MAX_THREADS,
+            thread_keep_alive: DEFAULT_KEEP_ALIVE,
         }
     }
 
@@ -80,7 +86,7 @@ impl Builder {
         self
     }
 
-    /// The stack size of worker threads (default: std's).
+    /// The stack size of worker and blocking-pool threads (default: std's).
     ///
     /// ```
     /// let rt = sockwq_runtime::Builder::new().thread_stack_size(4 << 20).build()?;
@@ -115,6 +121,43 @@ impl Builder {
     /// ```
     pub fn max_events(&mut self, n: usize) -> &mut Builder {
         self.max_events = n.max(1);
+        self
+    }
+
+    /// The most threads the runtime's blocking pool
+    /// ([`spawn_blocking`](crate::spawn_blocking)) runs at once (default
+    /// 512, as tokio). Threads start on demand; tasks beyond the bound wait
+    /// for a thread.
+    ///
+    /// # Panics
+    ///
+    /// If `n` is zero.
+    ///
+    /// ```
+    /// let rt = sockwq_runtime::Builder::new().max_blocking_threads(4).build()?;
+    /// let v = rt.block_on(sockwq_runtime::spawn_blocking(|| 2 + 2)).unwrap();
+    /// assert_eq!(v, 4);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn max_blocking_threads(&mut self, n: usize) -> &mut Builder {
+        assert!(n > 0, "sockwq: max_blocking_threads must be at least 1");
+        self.max_blocking_threads = n;
+        self
+    }
+
+    /// How long a blocking-pool thread stays idle before it exits (default
+    /// 10 s, as tokio).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = sockwq_runtime::Builder::new()
+    ///     .thread_keep_alive(Duration::from_millis(100))
+    ///     .build()?;
+    /// # drop(rt);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn thread_keep_alive(&mut self, keep_alive: Duration) -> &mut Builder {
+        self.thread_keep_alive = keep_alive;
         self
     }
 

@@ -9,7 +9,11 @@
 //!   by pushing onto its lock-free injection queue and writing its eventfd
 //!   only if it is parked (see `core.rs` for why no wake is lost).
 //! * [`spawn`], [`spawn_local`], [`JoinHandle`], [`JoinError`].
+//! * [`spawn_blocking`]: blocking work on a bounded pool of threads (a
+//!   runtime's own, or a process-wide one).
 //! * [`time`]: `sleep`, `sleep_until`, `timeout`, `interval`.
+//! * [`signal`]: `ctrl_c` and `unix::signal`, on one process-wide signalfd
+//!   with a lock-free fan-out to every listener.
 //!
 //! Tasks never migrate between workers, and a socket registers with the
 //! reactor of the worker it is created on, so in steady state a socket's
@@ -51,15 +55,18 @@
 
 #![doc(test(attr(deny(warnings))))]
 
+mod blocking;
 mod builder;
 mod context;
 mod core;
 mod runtime;
+pub mod signal;
 mod task;
 pub mod time;
 
 use std::future::Future;
 
+pub use blocking::spawn_blocking;
 pub use builder::Builder;
 pub use runtime::Runtime;
 pub use task::{JoinError, JoinHandle};
@@ -75,14 +82,19 @@ use context::Spawner;
 ///
 /// # Panics
 ///
-/// If called from within a runtime (a worker, or another `block_on`): the
-/// thread is already driving tasks, and blocking it would stall them.
+/// If called from within a runtime — a sockwq task or another `block_on`,
+/// or (with the `tokio` feature) a tokio runtime's context: the thread is
+/// already driving tasks, and blocking it would stall them all until
+/// `future` completes. `.await` the future instead; blocking code that
+/// must wait for a future can run in
+/// [`spawn_blocking`] and call `block_on` there.
 /// Also if the reactor (an epoll fd and an eventfd) cannot be created.
 ///
 /// ```
 /// let v = sockwq_runtime::block_on(async { 6 * 7 });
 /// assert_eq!(v, 42);
 /// ```
+#[track_caller]
 pub fn block_on<F: Future>(future: F) -> F::Output {
     runtime::block_on_with(future, None, core::DEFAULT_EVENT_INTERVAL, 1024)
 }

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::blocking::{self, Pool};
 use crate::builder::Builder;
 use crate::context::{self, Spawner};
 use crate::core::{Core, Remote};
@@ -23,6 +24,8 @@ use sockwq_reactor::Reactor;
 pub(crate) struct Workers {
     remotes: Vec<Arc<Remote>>,
     next: AtomicUsize,
+    /// The runtime's blocking pool.
+    pub(crate) blocking: Arc<Pool>,
 }
 
 impl Workers {
@@ -47,7 +50,11 @@ impl Workers {
 /// future per worker: the `SO_REUSEPORT` server shape.
 ///
 /// Dropping the runtime cancels every task (their futures are dropped on
-/// their worker, so their sockets close) and joins the workers.
+/// their worker, so their sockets close) and joins the workers, then
+/// waits for the blocking tasks already running
+/// ([`spawn_blocking`](crate::spawn_blocking)) to return, as tokio does;
+/// blocking tasks not yet started are cancelled.
+/// [`shutdown_timeout`](Runtime::shutdown_timeout) bounds that wait.
 ///
 /// ```
 /// use sockwq_runtime::{Runtime, spawn};
@@ -118,6 +125,12 @@ impl Runtime {
         let workers = Arc::new(Workers {
             remotes,
             next: AtomicUsize::new(0),
+            blocking: Pool::new(blocking::Config {
+                max_threads: b.max_blocking_threads,
+                keep_alive: b.thread_keep_alive,
+                thread_name: format!("{}-blocking", b.thread_name),
+                stack_size: b.stack_size,
+            }),
         });
         let (exit_tx, exited) = mpsc::channel::<()>();
         let mut rt = Runtime {
@@ -135,7 +148,8 @@ impl Runtime {
             if let Some(s) = b.stack_size {
                 tb = tb.stack_size(s);
             }
-            match tb.spawn(move || worker_main(reactor, remote, interval, tx)) {
+            let pool = workers.blocking.clone();
+            match tb.spawn(move || worker_main(reactor, remote, pool, interval, tx)) {
                 Ok(t) => rt.threads.push(t),
                 Err(e) => {
                     // Stop the workers started so far (their shutdown waits for
@@ -176,6 +190,24 @@ impl Runtime {
         self.workers.spawn(future)
     }
 
+    /// Runs `f` on the runtime's blocking pool; see
+    /// [`spawn_blocking`](crate::spawn_blocking).
+    ///
+    /// ```
+    /// let rt = sockwq_runtime::Runtime::new()?;
+    /// let h = rt.spawn_blocking(|| std::thread::current().name().map(str::to_owned));
+    /// let name = rt.block_on(h).unwrap();
+    /// assert_eq!(name.as_deref(), Some("sockwq-worker-blocking"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.workers.blocking.spawn(f)
+    }
+
     /// Runs `future` on the current thread until it completes, and returns
     /// its output.
     ///
@@ -187,8 +219,10 @@ impl Runtime {
     ///
     /// # Panics
     ///
-    /// If called from within a runtime (a worker, or another `block_on`),
-    /// or if this thread's reactor cannot be created.
+    /// As [`block_on`](crate::block_on): if called from within a runtime
+    /// (a sockwq task or another `block_on`, or a tokio runtime's context
+    /// with the `tokio` feature), or if this thread's reactor cannot be
+    /// created.
     ///
     /// ```
     /// let rt = sockwq_runtime::Runtime::new()?;
@@ -198,6 +232,7 @@ impl Runtime {
     /// assert_eq!(v, 3);
     /// # Ok::<(), std::io::Error>(())
     /// ```
+    #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         block_on_with(
             future,
@@ -269,9 +304,10 @@ impl Runtime {
         values
     }
 
-    /// Shuts down: cancels every task, waits up to `timeout` for the
-    /// workers to finish, and leaves any worker still busy after that
-    /// (a task stuck in a blocking call) to finish on its own.
+    /// Shuts down: cancels every task and every blocking task not yet
+    /// started, waits up to `timeout` in all for the workers and the
+    /// running blocking tasks to finish, and leaves any thread still busy
+    /// after that (a task stuck in a blocking call) to finish on its own.
     ///
     /// ```
     /// use std::time::Duration;
@@ -292,6 +328,7 @@ impl Runtime {
         let on_own_worker =
             context::with_core(|c| self.workers.remotes.iter().any(|r| r.id == c.remote.id)).unwrap_or(false);
         if on_own_worker {
+            self.workers.blocking.shutdown(Some(Duration::ZERO));
             return;
         }
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
@@ -315,6 +352,11 @@ impl Runtime {
             }
             // Else: detached; it exits once its blocking task returns.
         }
+        // Then the blocking tasks still running, in what is left of the time.
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        if !self.workers.blocking.shutdown(left) {
+            tracing::warn!("sockwq: blocking tasks still running after the shutdown timeout");
+        }
     }
 }
 
@@ -329,7 +371,15 @@ impl Drop for Runtime {
     }
 }
 
-fn worker_main(reactor: Reactor, remote: Arc<Remote>, event_interval: u32, exit_tx: mpsc::Sender<()>) {
+fn worker_main(
+    reactor: Reactor,
+    remote: Arc<Remote>,
+    blocking: Arc<Pool>,
+    event_interval: u32,
+    exit_tx: mpsc::Sender<()>,
+) {
+    crate::signal::block_listened_in_this_thread();
+    let _blocking = blocking::enter(&blocking);
     let core = Rc::new(Core::new(reactor, remote.clone(), event_interval));
     {
         let _entered = context::enter(core.clone(), Spawner::Core(remote));
@@ -344,24 +394,21 @@ fn worker_main(reactor: Reactor, remote: Arc<Remote>, event_interval: u32, exit_
 
 /// `block_on` on this thread with a fresh core; `workers`: where `spawn`
 /// sends tasks (`None`: onto this core).
+#[track_caller]
 pub(crate) fn block_on_with<F: Future>(
     future: F,
     workers: Option<Arc<Workers>>,
     event_interval: u32,
     max_events: usize,
 ) -> F::Output {
-    if context::has_core() {
-        panic!(
-            "sockwq: cannot block_on from within a runtime: the thread is already \
-             driving tasks; `.await` the future instead"
-        );
-    }
+    refuse_nested_block_on();
     let reactor = match Reactor::with_capacity(max_events) {
         Ok(r) => r,
         Err(e) => panic!("sockwq: block_on cannot create its reactor: {e}"),
     };
     let remote = Remote::new(reactor.handle());
     let core = Rc::new(Core::new(reactor, remote.clone(), event_interval));
+    let _blocking = workers.as_ref().map(|w| blocking::enter(&w.blocking));
     let spawner = match workers {
         Some(w) => Spawner::Workers(w),
         None => Spawner::Core(remote),
@@ -385,4 +432,32 @@ pub(crate) fn block_on_with<F: Future>(
     let out = core.block_on(future).expect("a block_on core is never shut down");
     drop(exit);
     out
+}
+
+/// Panics if this thread already drives tasks — a sockwq core, or a tokio
+/// runtime — which a `block_on` here would stall until its future is done.
+#[track_caller]
+fn refuse_nested_block_on() {
+    if context::has_core() {
+        panic!(
+            "sockwq: block_on called inside a sockwq runtime (a task, or another \
+             block_on): it would block this worker thread, and every task and socket \
+             it drives would stall until the future completes. `.await` the future \
+             instead, or call block_on from spawn_blocking."
+        );
+    }
+    // A tokio context (a worker, a block_on, a blocking thread or an `enter`
+    // guard) is refused as a whole: tokio offers no public way to tell a
+    // blocking thread from a worker, and sockwq futures run on tokio
+    // directly, so tokio's own `Handle::block_on` serves the legitimate cases.
+    #[cfg(feature = "tokio")]
+    if tokio::runtime::Handle::try_current().is_ok() {
+        panic!(
+            "sockwq: block_on called inside a tokio runtime: it would block a tokio \
+             worker thread, and every task it drives would stall until the future \
+             completes. sockwq futures run on tokio: `.await` the future instead \
+             (from synchronous code in spawn_blocking, use \
+             tokio::runtime::Handle::current().block_on)."
+        );
+    }
 }

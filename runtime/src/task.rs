@@ -111,6 +111,19 @@ where
     start(runnable, task, abort)
 }
 
+/// Spawns a `Send` future as a task whose runnables go to `schedule`
+/// (used by the blocking pool, whose threads run no core).
+pub(crate) fn spawn_scheduled<F, S>(future: F, schedule: S) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Fn(async_task::Runnable) + Send + Sync + 'static,
+{
+    let (future, abort) = task_future(future);
+    let (runnable, task) = async_task::spawn(future, schedule);
+    start(runnable, task, abort)
+}
+
 /// Wraps `future` with its abort state (and panic catching).
 fn task_future<F: Future>(future: F) -> (TaskFuture<F>, Arc<AbortState>) {
     let abort = Arc::new(AbortState::default());

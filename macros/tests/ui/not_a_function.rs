@@ -1,0 +1,4 @@
+#[sockwq::main]
+struct Server;
+
+fn main() {}

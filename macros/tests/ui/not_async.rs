@@ -1,0 +1,2 @@
+#[sockwq::main]
+fn main() {}

@@ -1,0 +1,5 @@
+#[sockwq::test]
+#[test]
+async fn twice() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[sockwq::test(start_paused = true)]
+async fn paused_clock() {}
+
+fn main() {}

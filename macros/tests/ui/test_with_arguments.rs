@@ -1,0 +1,6 @@
+#[sockwq::test]
+async fn takes_a_fixture(fixture: u8) {
+    let _ = fixture;
+}
+
+fn main() {}
