@@ -24,8 +24,14 @@ use socket2::{SockAddr, SockRef};
 use sockwq_reactor::{Handle, Interest, Ready, Registration, Source};
 
 /// A non-blocking socket registered with a reactor.
+///
+/// It owns the socket, which keeps the registered fd open for as long as
+/// the registration lives (the contract of the `unsafe`
+/// `Handle::register`): `reg` is declared first, so it is dropped
+/// (deregistered) before the socket closes; `into_inner` deregisters
+/// before handing the socket back; nothing else hands out the socket by
+/// value or mutably.
 pub(crate) struct Evented<S: AsFd> {
-    // Declared first: dropped (deregistered) before the socket closes.
     reg: Registration,
     sock: S,
 }
@@ -48,7 +54,8 @@ impl<S: AsFd> Evented<S> {
     /// Sets `O_NONBLOCK` on `sock` and registers it with `handle`'s reactor.
     pub(crate) fn with_handle(sock: S, handle: &Handle) -> io::Result<Evented<S>> {
         SockRef::from(&sock).set_nonblocking(true)?;
-        let reg = handle.register(&sock)?;
+        // SAFETY: see `Evented`: it owns `sock` and drops `reg` first.
+        let reg = unsafe { handle.register(&sock)? };
         Ok(Evented { reg, sock })
     }
 
@@ -56,7 +63,8 @@ impl<S: AsFd> Evented<S> {
     /// (`accept4`/`socket` with `SOCK_NONBLOCK`), with the current reactor:
     /// saves the `fcntl` of [`new`](Evented::new) on every accept/connect.
     pub(crate) fn new_nonblocking(sock: S) -> io::Result<Evented<S>> {
-        let reg = Handle::try_current()?.register(&sock)?;
+        // SAFETY: see `Evented`: it owns `sock` and drops `reg` first.
+        let reg = unsafe { Handle::try_current()?.register(&sock)? };
         Ok(Evented { reg, sock })
     }
 
@@ -66,7 +74,8 @@ impl<S: AsFd> Evented<S> {
     /// are already queued (the usual case) and costs one `EAGAIN` otherwise.
     pub(crate) fn new_accepted(sock: S) -> io::Result<Evented<S>> {
         let ready = sockwq_reactor::Ready::READABLE | sockwq_reactor::Ready::WRITABLE;
-        let reg = Handle::try_current()?.register_assume_ready(&sock, ready)?;
+        // SAFETY: see `Evented`: it owns `sock` and drops `reg` first.
+        let reg = unsafe { Handle::try_current()?.register_assume_ready(&sock, ready)? };
         Ok(Evented { reg, sock })
     }
 

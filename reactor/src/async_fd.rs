@@ -61,7 +61,11 @@ impl<T: AsFd> Async<T> {
     /// Makes `io` non-blocking and registers it with `handle`'s reactor.
     pub fn with_handle(io: T, handle: &Handle) -> io::Result<Async<T>> {
         sys::set_nonblocking(io.as_fd().as_raw_fd())?;
-        let reg = handle.register(&io)?;
+        // SAFETY: `Async` owns `io`, so its fd stays open while `reg` lives:
+        // `reg` is declared first (dropped first), `into_inner` deregisters
+        // before handing `io` back, and `get_mut` (which could swap the fd
+        // out) is `unsafe` with the same contract.
+        let reg = unsafe { handle.register(&io)? };
         Ok(Async { reg, io })
     }
 

@@ -25,6 +25,7 @@ pub(crate) struct Shared {
     pub(crate) rcu_updates: AtomicU64,
     pub(crate) eventfd_writes: AtomicU64,
     pub(crate) registrations: AtomicU64,
+    pub(crate) failed_deregistrations: AtomicU64,
 }
 
 /// A readiness snapshot returned by [`Source::poll_ready`] and friends.
