@@ -14,6 +14,10 @@
 //!   until the reactor drops. The by-reference registration API is
 //!   `unsafe` for this reason; [`Async`](crate::Async) owns its fd and is
 //!   the safe way in.
+//! * Once the reactor is dropped no turn can run, so deregistration frees
+//!   at once instead of queueing: a queued source could hold a waker whose
+//!   task holds a [`Handle`], a cycle that would keep the epoll fd and the
+//!   eventfd open for ever.
 
 use std::fmt;
 use std::io;
@@ -27,7 +31,6 @@ use slab::Slab;
 
 use crate::interest::Ready;
 use crate::source::{Shared, Source, reactor_gone};
-use crate::state;
 use crate::sys::{Epoll, EventFd, Events};
 
 /// The token of the reactor's own eventfd. No `Source` lives at address 0.
@@ -271,8 +274,8 @@ impl AsRawFd for Reactor {
 
 impl Drop for Reactor {
     /// Wakes every live source with the shutdown state: their pending and
-    /// later operations return an error instead of hanging. Frees
-    /// everything that waited for a turn.
+    /// later operations return an error instead of hanging. Drops the
+    /// sources' kept wakers, and frees everything that waited for a turn.
     fn drop(&mut self) {
         let (live, released, kept) = {
             let mut reg = self.inner.registry();
@@ -285,7 +288,7 @@ impl Drop for Reactor {
             )
         };
         for source in &live {
-            source.dispatch(state::SHUTDOWN);
+            source.shutdown();
         }
         // No turn will come to end their grace period, and none can run (it
         // takes `&mut Reactor`): free them now, even those whose epoll entry
@@ -431,6 +434,13 @@ impl Handle {
         !self.inner.registry().alive
     }
 
+    /// Not API (for tests): how many deregistered sources wait for the
+    /// reactor's next turn.
+    #[doc(hidden)]
+    pub fn grace_pending(&self) -> usize {
+        self.inner.registry().released.len()
+    }
+
     fn deregister(&self, source: Arc<Source>) -> io::Result<()> {
         let res = self.inner.epoll.delete(source.fd());
         let mut reg = self.inner.registry();
@@ -438,6 +448,14 @@ impl Handle {
             if Arc::ptr_eq(s, &source) {
                 reg.live.remove(source.key);
             }
+        }
+        if !reg.alive {
+            // The reactor is gone: no turn runs or will run, so no grace period
+            // is needed, whatever the delete said. Queueing would leak (see the
+            // module docs). Freed outside the lock.
+            drop(reg);
+            drop(source);
+            return res;
         }
         if let Err(e) = &res {
             // The kernel may still hold an entry with this token (the fd was

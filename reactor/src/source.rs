@@ -199,6 +199,15 @@ impl Source {
         dispatch_with(&self.state, &self.wq, bits)
     }
 
+    /// Reactor shutdown: records `SHUTDOWN`, wakes every waiter (their
+    /// polls now return an error), and drops the kept slot wakers.
+    pub(crate) fn shutdown(&self) {
+        let prev = self.state.shutdown();
+        if prev & (state::LIST_RD | state::LIST_WR) != 0 {
+            self.wq.load().wake(state::SHUTDOWN);
+        }
+    }
+
     #[inline]
     fn event(word: u64, mask: u64) -> io::Result<ReadyEvent> {
         if word & state::SHUTDOWN != 0 {

@@ -47,7 +47,10 @@
 //! another poller owns it (the loom model caught the version that confused
 //! the two). The waker is kept in the
 //! cell after a wake (`wake_by_ref`), so a task re-arming in steady state
-//! finds `will_wake` true and neither clones nor allocates.
+//! finds `will_wake` true and neither clones nor allocates. Reactor
+//! shutdown empties the cells (`State::shutdown`): a kept waker would keep
+//! its task, and through it the reactor's fds, alive for as long as the
+//! source lives.
 //!
 //! # Ticks
 //!
@@ -339,6 +342,16 @@ impl State {
         let mut cur = claimed;
         loop {
             let ready = cur & want != 0;
+            if cur & SHUTDOWN != 0 {
+                // The reactor shut down while we held the cell: no dispatcher
+                // will read it again, and `shutdown` left it to us (it only
+                // empties IDLE cells). Drop our waker now, or the source would
+                // keep the task (and whatever the task holds) alive.
+                self.slots[d.index()].with_mut(|cell| {
+                    // SAFETY: still REGISTERING, by our own claim: the cell is ours.
+                    drop(unsafe { (*cell).take() });
+                });
+            }
             let next = with_slot(cur, d, if ready { IDLE } else { ARMED });
             // Release: the waker we wrote happens-before the dispatcher's claim.
             // Being an RMW, this reads any readiness recorded meanwhile.
@@ -348,6 +361,53 @@ impl State {
                 Err(actual) => cur = actual,
             }
         }
+    }
+
+    /// Reactor shutdown (the reactor is being dropped; no turn runs and
+    /// none will): records `SHUTDOWN`, which wakes an armed slot as
+    /// [`record`](Self::record) does, then empties both waker cells, so a
+    /// source that outlives its reactor holds no task. Returns the word
+    /// before: its `LIST_*` bits say whether readiness futures wait.
+    ///
+    /// Cell ownership is respected: a cell is emptied only after claiming
+    /// its slot `IDLE -> WAKING`. A slot that is `REGISTERING` belongs to a
+    /// poller; its publishing RMW comes after our `record` (no poller can
+    /// claim a slot once `SHUTDOWN` is set), reads `SHUTDOWN`, and that
+    /// poller empties the cell itself (see [`poll_ready`](Self::poll_ready)).
+    pub(crate) fn shutdown(&self) -> u64 {
+        let prev = self.record(SHUTDOWN);
+        self.wake_claimed(prev, SHUTDOWN);
+        for d in Direction::BOTH {
+            let mut cur = self.word.load(Relaxed);
+            loop {
+                // After `record`, a slot is IDLE, REGISTERING (a poller's, see
+                // above) or, never here, WAKING: only the dispatcher enters it,
+                // and the dispatcher is this thread.
+                if slot(cur, d) != IDLE {
+                    break;
+                }
+                // Acquire: the last poller's write of the cell (its Release
+                // publish) happens-before our take.
+                match self
+                    .word
+                    .compare_exchange_weak(cur, with_slot(cur, d, WAKING), Acquire, Relaxed)
+                {
+                    Ok(_) => {
+                        self.slots[d.index()].with_mut(|cell| {
+                            // SAFETY: we moved the slot IDLE -> WAKING; only we leave
+                            // WAKING, and no poller claims a slot once SHUTDOWN is set.
+                            drop(unsafe { (*cell).take() });
+                        });
+                        // Release: pairs with any later claimant's Acquire (none
+                        // can come after SHUTDOWN; kept for the protocol's shape).
+                        self.word.fetch_and(!(SLOT_MASK << d.slot_shift()), Release);
+                        break;
+                    }
+                    Err(actual) => cur = actual,
+                }
+            }
+        }
+        prev
     }
 
     /// Clears readiness `bits` seen in `snapshot` (tick-checked per side).

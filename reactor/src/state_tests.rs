@@ -144,3 +144,23 @@ fn shutdown_wakes_and_reports() {
         Poll::Pending => panic!("poll after shutdown must be ready"),
     }
 }
+
+#[test]
+fn shutdown_empties_the_waker_cells() {
+    let s = State::new();
+    let (c, w) = counter();
+    // Read slot armed; write slot woken once, its waker kept (IDLE).
+    assert!(s.poll_ready(Direction::Read, READABLE, None, &w).is_pending());
+    assert!(s.poll_ready(Direction::Write, WRITABLE, None, &w).is_pending());
+    let prev = s.record(WRITABLE);
+    assert_eq!(s.wake_claimed(prev, WRITABLE), 1);
+    // Ours, `w`, and one clone in each cell.
+    assert_eq!(Arc::strong_count(&c), 4);
+    s.shutdown();
+    // The armed reader was woken; neither cell keeps a waker.
+    assert_eq!(c.0.load(Ordering::SeqCst), 2);
+    assert_eq!(Arc::strong_count(&c), 2, "shutdown left a waker in a cell");
+    // A poll after shutdown reports it and stores nothing.
+    assert!(s.poll_ready(Direction::Read, READABLE, None, &w).is_ready());
+    assert_eq!(Arc::strong_count(&c), 2);
+}

@@ -484,3 +484,47 @@ fn assumed_readiness_is_tried_once_and_never_hides_a_real_edge() {
     );
     assert!(reg.readiness().is_readable());
 }
+
+#[test]
+fn reactor_drop_drops_the_wakers_kept_in_slots() {
+    let r = Reactor::new().unwrap();
+    let (a, _b) = pair();
+    // SAFETY: `a` outlives the registration (declared before it).
+    let reg = unsafe { r.handle().register(&a) }.unwrap();
+    // Like a runtime task: the waker holds the reactor's handle.
+    let token = std::sync::Arc::new(());
+    let weak = std::sync::Arc::downgrade(&token);
+    let h = r.handle();
+    let waker = waker_fn(move || {
+        let _ = (&token, &h);
+    });
+    assert!(
+        reg.poll_ready(&mut Context::from_waker(&waker), Interest::READABLE)
+            .is_pending()
+    );
+    drop(waker);
+    assert!(weak.upgrade().is_some(), "the armed slot holds the waker");
+    drop(r);
+    // The registration lives on, and no longer holds the task.
+    assert!(reg.is_shutdown());
+    assert!(
+        weak.upgrade().is_none(),
+        "a source kept its task's waker after the reactor shut down"
+    );
+}
+
+#[test]
+fn deregistering_after_shutdown_frees_at_once() {
+    let r = Reactor::new().unwrap();
+    let h = r.handle();
+    let (a, _b) = pair();
+    // SAFETY: `a` outlives the registration (declared before it).
+    let reg = unsafe { h.register(&a) }.unwrap();
+    drop(r);
+    drop(reg);
+    assert_eq!(
+        h.grace_pending(),
+        0,
+        "a source was queued for a turn that will never come"
+    );
+}
