@@ -6,8 +6,8 @@ use std::future::Future;
 use std::io;
 use std::os::fd::RawFd;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
 use arc_swap::ArcSwap;
@@ -18,14 +18,91 @@ use crate::interest::{Interest, Ready};
 use crate::state::{self, Direction, State};
 use crate::wq::{SocketWq, Waiter};
 
-/// Counters shared by a reactor and its sources; bumped off the dispatch
-/// path only (registration, RCU updates, eventfd writes).
+/// What a reactor shares with its sources: counters bumped off the
+/// dispatch path only (registration, RCU updates, eventfd writes), and the
+/// list of retired wait queues.
 #[derive(Debug, Default)]
 pub(crate) struct Shared {
     pub(crate) rcu_updates: AtomicU64,
     pub(crate) eventfd_writes: AtomicU64,
     pub(crate) registrations: AtomicU64,
     pub(crate) failed_deregistrations: AtomicU64,
+    retired: Mutex<Retired>,
+    /// `retired.lists.len()`, readable without the lock so that a turn with
+    /// nothing to free takes no lock.
+    retired_pending: AtomicUsize,
+}
+
+/// Replaced [`SocketWq`]s that a reader still held when they were replaced
+/// (the kernel's `call_rcu`): freed by the reactor at the start of its next
+/// turn, so that the last reference is never dropped inside dispatch.
+#[derive(Debug, Default)]
+struct Retired {
+    lists: Vec<Arc<SocketWq>>,
+    /// The reactor is gone: no turn will free anything, so retiring frees at once.
+    closed: bool,
+}
+
+impl Shared {
+    fn retired(&self) -> MutexGuard<'_, Retired> {
+        // A panic while holding the lock cannot leave the list inconsistent
+        // (each update is one push or take).
+        self.retired.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Disposes of a wait queue that an RCU update just replaced.
+    ///
+    /// `ArcSwap::swap` converts every reader's outstanding guard on `old`
+    /// into a counted reference before it returns ("paying the debt"), and
+    /// no new reader can reach `old` after it. So if `old` is unique now,
+    /// nobody else holds it and it is freed here, on the updater's thread
+    /// (the common case). Otherwise a reader — typically the dispatcher,
+    /// inside its wake — holds it, and dropping that reader's guard must
+    /// not free it in the middle of dispatch: `old` waits in the retired
+    /// list until the reactor's next turn begins (by then the dispatcher
+    /// has dropped every guard of the previous turn). The list holds at
+    /// most the lists replaced while some reader held them: per turn, no
+    /// more than that turn's dispatched events plus concurrent readers
+    /// elsewhere, so it needs no wake-up of its own.
+    fn retire(&self, old: Arc<SocketWq>) {
+        let old = match Arc::try_unwrap(old) {
+            Ok(unique) => return drop(unique),
+            Err(shared) => shared,
+        };
+        let mut r = self.retired();
+        if r.closed {
+            drop(r);
+            // No reactor, so no dispatcher: the other holder may free it anywhere.
+            return drop(old);
+        }
+        r.lists.push(old);
+        self.retired_pending.store(r.lists.len(), Ordering::Relaxed);
+    }
+
+    /// The retired lists, for the reactor to free at the start of a turn;
+    /// empty without taking the lock when there are none.
+    pub(crate) fn take_retired(&self) -> Vec<Arc<SocketWq>> {
+        if self.retired_pending.load(Ordering::Relaxed) == 0 {
+            return Vec::new();
+        }
+        let mut r = self.retired();
+        self.retired_pending.store(0, Ordering::Relaxed);
+        std::mem::take(&mut r.lists)
+    }
+
+    /// At reactor shutdown: from now on `retire` frees at once. Returns
+    /// what was waiting.
+    pub(crate) fn close_retired(&self) -> Vec<Arc<SocketWq>> {
+        let mut r = self.retired();
+        r.closed = true;
+        self.retired_pending.store(0, Ordering::Relaxed);
+        std::mem::take(&mut r.lists)
+    }
+
+    /// How many retired lists wait for the next turn.
+    pub(crate) fn retired_pending(&self) -> usize {
+        self.retired_pending.load(Ordering::Relaxed)
+    }
 }
 
 /// A readiness snapshot returned by [`Source::poll_ready`] and friends.
@@ -383,12 +460,19 @@ impl Source {
     /// state word's `LIST_*`/`FASYNC` bits change in the order the lists do.
     /// Raising a bit *after* the store is what lets a dispatcher that sees
     /// the bit (its `record` is AcqRel) load a list that has the entry.
+    ///
+    /// The replaced list is retired (see `Shared::retire`), after the lock
+    /// is released: the dispatcher never frees a list.
     fn rcu<R>(&self, next: impl FnOnce(&SocketWq) -> SocketWq, flags: impl FnOnce(&SocketWq) -> R) -> R {
-        let _g = self.wq_update.lock().unwrap_or_else(|p| p.into_inner());
-        let next = Arc::new(next(&self.wq.load()));
-        self.wq.store(next.clone());
-        self.shared.rcu_updates.fetch_add(1, Ordering::Relaxed);
-        flags(&next)
+        let (r, old) = {
+            let _g = self.wq_update.lock().unwrap_or_else(|p| p.into_inner());
+            let next = Arc::new(next(&self.wq.load()));
+            let old = self.wq.swap(next.clone());
+            self.shared.rcu_updates.fetch_add(1, Ordering::Relaxed);
+            (flags(&next), old)
+        };
+        self.shared.retire(old);
+        r
     }
 
     /// Joins the waiter list; returns the state word after.
@@ -477,10 +561,18 @@ impl fmt::Debug for Readiness<'_> {
 
 impl Readiness<'_> {
     fn done(&mut self, word: u64) -> Poll<io::Result<ReadyEvent>> {
+        self.leave();
+        Poll::Ready(Source::event(word, self.mask))
+    }
+
+    /// Leaves the waiter list, and drops the waiter's waker here: an older
+    /// list that a dispatcher may still read keeps the `Waiter`, and its
+    /// wake must not drop the last reference to a finished task.
+    fn leave(&mut self) {
         if let Some(w) = self.waiter.take() {
             self.source.leave(&w);
+            drop(w.waker.take());
         }
-        Poll::Ready(Source::event(word, self.mask))
     }
 }
 
@@ -526,8 +618,6 @@ impl Future for Readiness<'_> {
 
 impl Drop for Readiness<'_> {
     fn drop(&mut self) {
-        if let Some(w) = self.waiter.take() {
-            self.source.leave(&w);
-        }
+        self.leave();
     }
 }
