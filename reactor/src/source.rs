@@ -187,6 +187,11 @@ pub(crate) fn dispatch_with<W: WqRead>(state: &State, wq: &W, bits: u64) -> usiz
     woken
 }
 
+/// How many times one [`Source::poll_io`] / [`Source::poll_io_drain`] call
+/// runs its IO closure at most (each run after the first follows a
+/// `WouldBlock` whose readiness an event renewed meanwhile).
+const IO_RETRY_LIMIT: usize = 32;
+
 /// The error every operation on a source returns once its reactor is gone.
 pub(crate) fn reactor_gone() -> io::Error {
     io::Error::other("sockwq reactor has shut down")
@@ -357,6 +362,17 @@ impl Source {
     /// Clears the readiness in `event`, unless an event for the same
     /// direction arrived since it was observed. Call it after an IO call
     /// returned `WouldBlock`.
+    ///
+    /// Closed bits in `event` are cleared too: an IO call that would block
+    /// shows that the fd is not "closed, so the next call returns at once"
+    /// in that direction, whatever epoll said. A datagram socket after
+    /// `shutdown(SHUT_RD)` reports `EPOLLIN | EPOLLRDHUP` (read-closed) yet
+    /// `recv` returns `EAGAIN`; a connected UDP socket reports
+    /// `EPOLLERR | EPOLLOUT` (write-closed) after an ICMP error and then
+    /// sends fine. Sticky bits there would make every later poll ready and
+    /// every IO loop spin. (tokio keeps closed bits; for stream sockets the
+    /// two agree, since at a real EOF or hang-up the call returns `0` or
+    /// an error, never `WouldBlock`.) A later event sets them again.
     #[inline]
     pub fn clear_readiness(&self, event: ReadyEvent) {
         let (bits, word) = event.clear_args();
@@ -392,8 +408,9 @@ impl Source {
     }
 
     /// Runs `f` if the source is ready for `interest`; if `f` returns
-    /// `WouldBlock`, clears that readiness. Returns `WouldBlock` without
-    /// calling `f` when not ready.
+    /// `WouldBlock`, clears that readiness (closed bits included, see
+    /// [`clear_readiness`](Self::clear_readiness)). Returns `WouldBlock`
+    /// without calling `f` when not ready.
     pub fn try_io<R>(&self, interest: Interest, f: impl FnOnce() -> io::Result<R>) -> io::Result<R> {
         let mask = interest.mask().bits() as u64;
         let ev = Self::event(self.state.load(), mask)?;
@@ -412,6 +429,8 @@ impl Source {
     /// Polls `f` until it does not return `WouldBlock`: waits for
     /// readiness, runs `f`, and on `WouldBlock` clears readiness and arms
     /// the waker in one step. The building block of `poll_read`/`poll_write`.
+    /// Bounded like [`poll_io_drain`](Self::poll_io_drain): never loops
+    /// inside one poll.
     pub fn poll_io<R>(
         &self,
         cx: &mut Context<'_>,
@@ -426,7 +445,13 @@ impl Source {
     /// asked for. Then the readiness it used is cleared at once, saving the
     /// `read` that would only return `EAGAIN` (tokio does the same). Safe
     /// with edge-triggered epoll: data arriving later is a new edge with a
-    /// new tick, which the tick-checked clear does not erase.
+    /// new tick, which the tick-checked clear does not erase. Closed bits
+    /// stay after such a clear: the next read returns the EOF at once.
+    ///
+    /// One poll calls `f` at most 32 times: `f` is retried after
+    /// `WouldBlock` only if an event renewed the readiness meanwhile, and if
+    /// that keeps happening the poll returns `Pending` with the task woken
+    /// at once (a yield) instead of looping.
     pub fn poll_io_drain<R>(
         &self,
         cx: &mut Context<'_>,
@@ -434,7 +459,7 @@ impl Source {
         mut f: impl FnMut() -> io::Result<(R, bool)>,
     ) -> Poll<io::Result<R>> {
         let mut clear = None;
-        loop {
+        for _ in 0..IO_RETRY_LIMIT {
             let ev = match self.poll_ready_clearing(cx, interest, clear.take()) {
                 Poll::Ready(Ok(ev)) => ev,
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
@@ -444,13 +469,20 @@ impl Source {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => clear = Some(ev),
                 Ok((r, drained)) => {
                     if drained {
-                        self.clear_readiness(ev);
+                        let (bits, word) = ev.clear_args();
+                        self.state
+                            .clear(bits & !(state::READ_CLOSED | state::WRITE_CLOSED), word);
                     }
                     return Poll::Ready(Ok(r));
                 }
                 Err(e) => return Poll::Ready(Err(e)),
             }
         }
+        if let Some(ev) = clear {
+            self.clear_readiness(ev);
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
     }
 
     /// The one RCU updater: under the update lock (updaters serialize, as

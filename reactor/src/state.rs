@@ -78,7 +78,6 @@ pub(crate) const LIST_WR: u64 = 1 << 12;
 pub(crate) const FASYNC: u64 = 1 << 13;
 pub(crate) const NOSPACE: u64 = 1 << 14;
 
-const CLOSED: u64 = READ_CLOSED | WRITE_CLOSED;
 const SLOT_MASK: u64 = 0b11;
 const IDLE: u64 = 0;
 const REGISTERING: u64 = 1;
@@ -157,14 +156,19 @@ fn bump_tick(s: u64, d: Direction) -> u64 {
 }
 
 /// `cur` with the readiness `bits` observed in `snapshot` removed, side by
-/// side, only where that side's tick has not moved since. Closed bits stay.
+/// side, only where that side's tick has not moved since. Exactly `bits` are cleared, closed bits included: after
+/// a `WouldBlock` the caller passes them too (an IO call that would block
+/// proves the fd is not "closed, so the next call returns at once", as a
+/// datagram socket's `EPOLLRDHUP` after `shutdown(SHUT_RD)` or a UDP
+/// socket's `EPOLLERR` after an ICMP error claims); after a short read it
+/// leaves them out (the next read returns EOF at once).
 /// Clearing `WRITABLE` (a write hit `WouldBlock`, or wrote short) raises
 /// `NOSPACE`, in the same RMW: the kernel's `SOCK_NOSPACE`.
 #[inline]
 pub(crate) fn cleared(cur: u64, bits: u64, snapshot: u64) -> u64 {
     let mut out = cur;
     for d in Direction::BOTH {
-        let mine = bits & d.ready_bits() & !CLOSED;
+        let mine = bits & d.ready_bits();
         if mine != 0 && tick(cur, d) == tick(snapshot, d) {
             out &= !mine;
             if mine & WRITABLE != 0 {

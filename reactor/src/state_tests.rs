@@ -70,12 +70,20 @@ fn stale_clear_keeps_new_edge_per_direction() {
 }
 
 #[test]
-fn closed_bits_survive_clear() {
+fn clear_removes_exactly_the_bits_given_closed_ones_too() {
+    // After a short read the caller leaves the closed bits out: they stay.
     let s = State::new();
     s.record(READABLE | READ_CLOSED);
     let seen = s.load();
-    s.clear(READABLE | READ_CLOSED, seen);
+    s.clear(READABLE, seen);
     assert_eq!(s.load() & READY_BITS, READ_CLOSED);
+    // After WouldBlock it passes them: the fd showed it is not closed for
+    // reading (a datagram socket after shutdown(SHUT_RD)).
+    s.clear(READABLE | READ_CLOSED, seen);
+    assert_eq!(s.load() & READY_BITS, 0);
+    // A later event sets them again.
+    s.record(READABLE | READ_CLOSED);
+    assert_eq!(s.load() & READY_BITS, READABLE | READ_CLOSED);
 }
 
 #[test]
