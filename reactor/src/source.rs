@@ -373,6 +373,13 @@ impl Source {
     /// every IO loop spin. (tokio keeps closed bits; for stream sockets the
     /// two agree, since at a real EOF or hang-up the call returns `0` or
     /// an error, never `WouldBlock`.) A later event sets them again.
+    ///
+    /// The clear compares a 24-bit per-direction tick: a snapshot exactly
+    /// k·2^24 events of its direction old (k ≥ 1) is taken for current and
+    /// erases readiness that the newest of those events set. Clear right
+    /// after the IO call that returned `WouldBlock` (as
+    /// [`poll_io`](Self::poll_io) and [`try_io`](Self::try_io) do), not
+    /// with a snapshot kept for long.
     #[inline]
     pub fn clear_readiness(&self, event: ReadyEvent) {
         let (bits, word) = event.clear_args();

@@ -57,8 +57,27 @@
 //! Each direction has its own tick, bumped by every event for that
 //! direction. A reader that saw readiness at tick `t` and then got
 //! `WouldBlock` clears read readiness only if the read tick is still `t`;
-//! a write-side event in between does not defeat the clear (tokio #8054),
-//! and 24 bits cannot wrap within one IO call (tokio #6133 hung with 8).
+//! a write-side event in between does not defeat the clear (tokio #8054).
+//!
+//! The bound: a tick is 24 bits, so it compares modulo 2^24. A clear whose
+//! snapshot is exactly k·2^24 events (k ≥ 1) of that direction old finds
+//! the tick "unchanged" and erases readiness that the newest of those
+//! events set: a lost edge. Every count that is not a multiple of 2^24 is
+//! detected. The word has no room for wider ticks (bits 0..16 hold the
+//! readiness, slots and flags, one bit spare), and a second word would
+//! cost the hot path a second RMW. The bound is far out of reach where
+//! clears happen: `poll_io` clears right after the one IO call that
+//! returned `WouldBlock`; in a thread-per-core runtime the dispatcher is
+//! the polling thread, so no event at all lands in between; across
+//! threads it takes 2^24 `epoll_wait` returns reporting that one fd
+//! (edge-triggered: at most one event per fd per wait, each wait a
+//! syscall) between the snapshot and the clear — seconds of the polling
+//! thread being descheduled at a full event rate, and then an exact
+//! multiple. Only a caller that keeps a [`ReadyEvent`](crate::ReadyEvent)
+//! for long before passing it to `clear_readiness` can get there, and
+//! `Source::clear_readiness` says so. tokio #6133 hung with an 8-bit tick.
+//! `state_tests::tick_wraps_after_exactly_2_pow_24_events` pins the
+//! behaviour down.
 
 use std::task::{Poll, Waker};
 
@@ -156,7 +175,8 @@ fn bump_tick(s: u64, d: Direction) -> u64 {
 }
 
 /// `cur` with the readiness `bits` observed in `snapshot` removed, side by
-/// side, only where that side's tick has not moved since. Exactly `bits` are cleared, closed bits included: after
+/// side, only where that side's tick has not moved since (see "Ticks" for
+/// the 2^24 bound). Exactly `bits` are cleared, closed bits included: after
 /// a `WouldBlock` the caller passes them too (an IO call that would block
 /// proves the fd is not "closed, so the next call returns at once", as a
 /// datagram socket's `EPOLLRDHUP` after `shutdown(SHUT_RD)` or a UDP

@@ -86,17 +86,36 @@ fn clear_removes_exactly_the_bits_given_closed_ones_too() {
     assert_eq!(s.load() & READY_BITS, READABLE | READ_CLOSED);
 }
 
+/// The documented bound of the 24-bit tick (state.rs, "Ticks"; and
+/// `Source::clear_readiness`): a snapshot 1 ..= 2^24 - 1 events old is
+/// detected; exactly 2^24 events old it aliases, and its clear erases the
+/// newest edge.
 #[test]
-fn tick_wraps_without_losing_edges() {
+fn tick_wraps_after_exactly_2_pow_24_events() {
     let s = State::new();
-    for _ in 0..(TICK_MASK + 5) {
-        let prev = s.record(READABLE);
-        let _ = prev;
+    s.record(READABLE);
+    let seen = s.load();
+    for _ in 0..TICK_MASK {
+        s.record(READABLE);
     }
+    // 2^24 - 1 events since the snapshot: detected, the clear keeps READABLE.
+    s.clear(READABLE, seen);
+    assert_ne!(s.load() & READABLE, 0, "2^24 - 1 events were not detected");
+    // One more: exactly 2^24 events, the tick is back where it was.
+    s.record(READABLE);
+    assert_eq!(tick(s.load(), Direction::Read), tick(seen, Direction::Read));
+    s.clear(READABLE, seen);
+    assert_eq!(s.load() & READABLE, 0, "the bound moved: update the docs");
+    // Past the wrap, fresh snapshots work as before.
+    s.record(READABLE);
     let seen = s.load();
     s.record(READABLE);
     s.clear(READABLE, seen);
-    assert_ne!(s.load() & READABLE, 0);
+    assert_ne!(
+        s.load() & READABLE,
+        0,
+        "a stale clear erased an edge after the wrap"
+    );
 }
 
 #[test]
