@@ -73,7 +73,11 @@ impl<T: AsFd> Async<T> {
     /// [`with_handle`](Async::with_handle). IO on an fd that is in fact
     /// blocking blocks the calling thread.
     pub fn from_nonblocking(io: T, handle: &Handle, ready: Ready) -> io::Result<Async<T>> {
-        let reg = handle.register_assume_ready(&io, ready)?;
+        // SAFETY: `Async` owns `io`, so its fd stays open while `reg` lives:
+        // `reg` is declared first (dropped first), `into_inner` deregisters
+        // before handing `io` back, and `get_mut` (which could swap the fd
+        // out) is `unsafe` with the same contract.
+        let reg = unsafe { handle.register_assume_ready(&io, ready)? };
         Ok(Async { reg, io })
     }
 

@@ -179,7 +179,16 @@ impl Ready {
         self.0
     }
 
-    /// Translates an epoll event mask, as mio does.
+    /// Translates an epoll event mask, as mio does (and so tokio).
+    ///
+    /// Two of its closed states are what the fd type makes of them, and
+    /// may not hold: `EPOLLIN | EPOLLRDHUP` is read-closed, also for a
+    /// datagram socket after `shutdown(SHUT_RD)`, whose `recv` still says
+    /// `EAGAIN`; `EPOLLERR | EPOLLOUT` is write-closed (a pipe whose readers
+    /// are gone), also for a UDP socket with a pending ICMP error, which
+    /// sends fine once the error is taken. The mapping stays, and a
+    /// `WouldBlock` clears the closed bits it contradicts
+    /// ([`Source::clear_readiness`](crate::Source::clear_readiness)).
     pub(crate) const fn from_epoll(ev: u32) -> Ready {
         let mut r = 0u8;
         if ev & (libc::EPOLLIN as u32) != 0 {

@@ -1,7 +1,26 @@
 //! [`Reactor`]: the epoll loop, dispatch, and the grace-period release of
-//! deregistered sources. [`Handle`]: a cheap, `Send + Sync` reference used
-//! to register fds and to wake the reactor. [`Registration`]: one fd's
-//! membership, deregistered on drop.
+//! deregistered sources and retired wait queues. [`Handle`]: a cheap,
+//! `Send + Sync` reference used to register fds and to wake the reactor.
+//! [`Registration`]: one fd's membership, deregistered on drop.
+//!
+//! Memory rules (why dispatch can dereference a bare token):
+//!
+//! * A source is freed only after a turn that started after its
+//!   `EPOLL_CTL_DEL` succeeded (the grace period): no later `epoll_wait`
+//!   returns its token, and the turn that may have returned it is over.
+//! * A source whose `EPOLL_CTL_DEL` failed is never freed while the reactor
+//!   lives: the kernel may still hold an entry with its token (the fd was
+//!   closed while a `dup` keeps the file open, or replaced). It is kept
+//!   until the reactor drops. The by-reference registration API is
+//!   `unsafe` for this reason; [`Async`](crate::Async) owns its fd and is
+//!   the safe way in.
+//! * Once the reactor is dropped no turn can run, so deregistration frees
+//!   at once instead of queueing: a queued source could hold a waker whose
+//!   task holds a [`Handle`], a cycle that would keep the epoll fd and the
+//!   eventfd open for ever.
+//! * Nothing is freed inside the dispatch loop: wait queues replaced while
+//!   the dispatcher read them are retired and freed at the start of the
+//!   next turn, with the released sources (the kernel's `call_rcu`).
 
 use std::fmt;
 use std::io;
@@ -15,7 +34,6 @@ use slab::Slab;
 
 use crate::interest::Ready;
 use crate::source::{Shared, Source, reactor_gone};
-use crate::state;
 use crate::sys::{Epoll, EventFd, Events};
 
 /// The token of the reactor's own eventfd. No `Source` lives at address 0.
@@ -35,6 +53,9 @@ struct Registry {
     live: Slab<Arc<Source>>,
     /// Deregistered sources, freed at the start of the next turn.
     released: Vec<Arc<Source>>,
+    /// Sources whose `EPOLL_CTL_DEL` failed: the kernel may still report
+    /// their token, so they are freed only when the reactor drops.
+    kept: Vec<Arc<Source>>,
     /// False once the `Reactor` is dropped: no new registrations.
     alive: bool,
 }
@@ -80,6 +101,11 @@ pub struct Stats {
     pub eventfd_writes: u64,
     /// Fds registered over the reactor's life.
     pub registrations: u64,
+    /// Deregistrations whose `EPOLL_CTL_DEL` failed (the fd was closed or
+    /// replaced before its registration was dropped, breaking the contract
+    /// of [`Handle::register`]). Their sources are kept, not freed, until
+    /// the reactor drops: the kernel may still report their token.
+    pub failed_deregistrations: u64,
 }
 
 /// An epoll reactor.
@@ -96,7 +122,8 @@ pub struct Stats {
 /// let mut reactor = Reactor::new()?;
 /// let (a, mut b) = UnixStream::pair()?;
 /// a.set_nonblocking(true)?;
-/// let reg = reactor.handle().register(&a)?;
+/// // SAFETY: `a` outlives `reg` (declared before it, so dropped after it).
+/// let reg = unsafe { reactor.handle().register(&a)? };
 /// b.write_all(b"ping")?;
 /// reactor.turn(Some(std::time::Duration::from_secs(1)))?;
 /// assert!(reg.readiness().is_readable());
@@ -145,6 +172,7 @@ impl Reactor {
                 registry: Mutex::new(Registry {
                     live: Slab::new(),
                     released: Vec::new(),
+                    kept: Vec::new(),
                     alive: true,
                 }),
                 released_pending: AtomicUsize::new(0),
@@ -174,6 +202,22 @@ impl Reactor {
         // The grace period ends here: the previous turn, the only one that
         // could have returned a released source's token, has been dispatched.
         self.release_deferred();
+        self.wait_and_dispatch(timeout)
+    }
+
+    /// Not API (for the test that counts allocations inside dispatch): the
+    /// first half of [`turn`](Reactor::turn), which frees what waited for
+    /// the grace period.
+    #[doc(hidden)]
+    pub fn release_deferred_now(&mut self) {
+        self.release_deferred();
+    }
+
+    /// Not API (for the test that counts allocations inside dispatch): the
+    /// second half of [`turn`](Reactor::turn) — `epoll_wait` and the dispatch
+    /// loop — which neither allocates nor frees.
+    #[doc(hidden)]
+    pub fn wait_and_dispatch(&mut self, timeout: Option<Duration>) -> io::Result<usize> {
         self.inner.epoll.wait(&mut self.events, timeout)?;
         self.turns += 1;
         let _span = tracing::debug_span!("turn", events = self.events.len()).entered();
@@ -190,7 +234,8 @@ impl Reactor {
             // `released` until the start of the next turn. Deregistration's
             // EPOLL_CTL_DEL completes before the source enters `released`, so
             // no later epoll_wait returns the token; this turn's events were
-            // all returned before this turn's release. Hence it is alive here.
+            // all returned before this turn's release. A source whose DEL
+            // failed is in `kept` until the reactor drops. Hence it is alive.
             let source = unsafe { &*(token as *const Source) };
             let ready = Ready::from_epoll(ev);
             let woken = source.dispatch(ready.bits() as u64);
@@ -206,7 +251,14 @@ impl Reactor {
         Ok(n)
     }
 
+    /// Frees the sources deregistered and the wait queues retired before
+    /// this turn. Two relaxed loads when there is nothing to free.
     fn release_deferred(&mut self) {
+        let lists = self.inner.shared.take_retired();
+        if !lists.is_empty() {
+            tracing::trace!(count = lists.len(), "retired wait queues freed");
+            drop(lists);
+        }
         if self.inner.released_pending.load(Ordering::Relaxed) == 0 {
             return;
         }
@@ -232,6 +284,7 @@ impl Reactor {
             deferred_releases: self.deferred_releases,
             eventfd_writes: s.eventfd_writes.load(Ordering::Relaxed),
             registrations: s.registrations.load(Ordering::Relaxed),
+            failed_deregistrations: s.failed_deregistrations.load(Ordering::Relaxed),
         }
     }
 }
@@ -247,22 +300,32 @@ impl AsRawFd for Reactor {
 
 impl Drop for Reactor {
     /// Wakes every live source with the shutdown state: their pending and
-    /// later operations return an error instead of hanging.
+    /// later operations return an error instead of hanging. Drops the
+    /// sources' kept wakers, and frees everything that waited for a turn.
     fn drop(&mut self) {
-        let (live, released): (Vec<Arc<Source>>, Vec<Arc<Source>>) = {
+        let (live, released, kept) = {
             let mut reg = self.inner.registry();
             reg.alive = false;
             self.inner.released_pending.store(0, Ordering::Relaxed);
-            (reg.live.drain().collect(), std::mem::take(&mut reg.released))
+            (
+                reg.live.drain().collect::<Vec<_>>(),
+                std::mem::take(&mut reg.released),
+                std::mem::take(&mut reg.kept),
+            )
         };
+        let retired = self.inner.shared.close_retired();
         for source in &live {
-            source.dispatch(state::SHUTDOWN);
+            source.shutdown();
         }
-        // No turn will come to end their grace period: free them now (no
-        // dispatch can run any more). A released source may hold the waker
-        // of a task that holds this reactor's handle: keeping it would keep
-        // the epoll fd and the eventfd open for ever.
+        // No turn will come to end their grace period, and none can run (it
+        // takes `&mut Reactor`): free them now, even those whose epoll entry
+        // may survive (`kept`), since nothing will read their tokens again. A
+        // queued source may hold the waker of a task that holds this
+        // reactor's handle: keeping it would keep the epoll fd and the
+        // eventfd open for ever.
         drop(released);
+        drop(kept);
+        drop(retired);
         tracing::debug!(sources = live.len(), "reactor shut down");
     }
 }
@@ -297,10 +360,29 @@ impl Handle {
     /// is registered already, `EPERM` for fds epoll cannot watch (regular
     /// files), and an error if the reactor has shut down.
     ///
-    /// The returned [`Registration`] deregisters on drop; drop it *before*
-    /// closing the fd (`Async` does this for you).
-    pub fn register(&self, fd: &impl AsFd) -> io::Result<Registration> {
-        self.register_assume_ready(fd, Ready::EMPTY)
+    /// The returned [`Registration`] deregisters on drop. [`Async`](crate::Async)
+    /// owns its fd and does all this safely; use it unless you cannot.
+    ///
+    /// # Safety
+    ///
+    /// The fd number must stay open, and refer to the same open file
+    /// description, until the returned `Registration` is dropped or
+    /// [deregistered](Registration::deregister): close the fd (or `dup2`
+    /// over it) only after that.
+    ///
+    /// The registration borrows the fd by number only. Were the fd closed
+    /// while a duplicate keeps the file open, its epoll entry would outlive
+    /// the fd, `EPOLL_CTL_DEL` could not remove it, and the kernel would go
+    /// on reporting events with this registration's token. The reactor
+    /// defends against that (such a source is kept until the reactor drops,
+    /// see [`Stats::failed_deregistrations`]), but not against the fd number
+    /// being reused: the stale registration's delete would then remove the
+    /// *new* file's entry (which would never wake again), or leave the old
+    /// file's entry behind while its source is freed — a use-after-free in
+    /// dispatch.
+    pub unsafe fn register(&self, fd: &impl AsFd) -> io::Result<Registration> {
+        // SAFETY: forwarded: the caller upholds the same contract.
+        unsafe { self.register_assume_ready(fd, Ready::EMPTY) }
     }
 
     /// Like [`register`](Handle::register), but the source starts out with
@@ -320,14 +402,21 @@ impl Handle {
     /// let (a, mut b) = UnixStream::pair()?;
     /// a.set_nonblocking(true)?;
     /// b.write_all(b"hi")?;
-    /// let reg = reactor.handle().register_assume_ready(&a, Ready::READABLE | Ready::WRITABLE)?;
+    /// // SAFETY: `a` outlives `reg` (declared before it, so dropped after it).
+    /// let reg = unsafe { reactor.handle().register_assume_ready(&a, Ready::READABLE | Ready::WRITABLE)? };
     /// // No turn yet, and the read goes ahead.
     /// let mut buf = [0u8; 2];
     /// let n = reg.try_io(Interest::READABLE, || std::io::Read::read(&mut &a, &mut buf))?;
     /// assert_eq!(&buf[..n], b"hi");
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub fn register_assume_ready(&self, fd: &impl AsFd, ready: Ready) -> io::Result<Registration> {
+    ///
+    /// # Safety
+    ///
+    /// As for [`register`](Handle::register): the fd stays open, and refers
+    /// to the same open file description, until the `Registration` is
+    /// dropped or deregistered.
+    pub unsafe fn register_assume_ready(&self, fd: &impl AsFd, ready: Ready) -> io::Result<Registration> {
         let raw = fd.as_fd().as_raw_fd();
         let source = {
             let mut reg = self.inner.registry();
@@ -373,20 +462,51 @@ impl Handle {
         !self.inner.registry().alive
     }
 
+    /// Not API (for tests): how many deregistered sources and retired wait
+    /// queues wait for the reactor's next turn.
+    #[doc(hidden)]
+    pub fn grace_pending(&self) -> usize {
+        self.inner.registry().released.len() + self.inner.shared.retired_pending()
+    }
+
     fn deregister(&self, source: Arc<Source>) -> io::Result<()> {
         let res = self.inner.epoll.delete(source.fd());
-        let pending = {
-            let mut reg = self.inner.registry();
-            if let Some(s) = reg.live.get(source.key) {
-                if Arc::ptr_eq(s, &source) {
-                    reg.live.remove(source.key);
-                }
+        let mut reg = self.inner.registry();
+        if let Some(s) = reg.live.get(source.key) {
+            if Arc::ptr_eq(s, &source) {
+                reg.live.remove(source.key);
             }
-            reg.released.push(source);
-            let n = reg.released.len();
-            self.inner.released_pending.store(n, Ordering::Relaxed);
-            n
-        };
+        }
+        if !reg.alive {
+            // The reactor is gone: no turn runs or will run, so no grace period
+            // is needed, whatever the delete said. Queueing would leak (see the
+            // module docs). Freed outside the lock.
+            drop(reg);
+            drop(source);
+            return res;
+        }
+        if let Err(e) = &res {
+            // The kernel may still hold an entry with this token (the fd was
+            // closed while a dup keeps its file open): dispatch could read the
+            // source at any later turn. Never free it while the reactor lives.
+            tracing::warn!(
+                fd = source.fd(),
+                error = %e,
+                "sockwq: EPOLL_CTL_DEL failed (fd closed before its registration was dropped?); \
+                 the source is kept until the reactor drops"
+            );
+            reg.kept.push(source);
+            drop(reg);
+            self.inner
+                .shared
+                .failed_deregistrations
+                .fetch_add(1, Ordering::Relaxed);
+            return res;
+        }
+        reg.released.push(source);
+        let pending = reg.released.len();
+        self.inner.released_pending.store(pending, Ordering::Relaxed);
+        drop(reg);
         if pending >= RELEASE_WAKE_THRESHOLD {
             self.wake();
         }
@@ -411,8 +531,15 @@ impl fmt::Debug for Registration {
 
 impl Registration {
     /// Registers `fd` with the current reactor ([`Handle::current`]).
-    pub fn new(fd: &impl AsFd) -> io::Result<Registration> {
-        Handle::try_current()?.register(fd)
+    ///
+    /// # Safety
+    ///
+    /// As for [`Handle::register`]: the fd stays open, and refers to the
+    /// same open file description, until the `Registration` is dropped or
+    /// deregistered.
+    pub unsafe fn new(fd: &impl AsFd) -> io::Result<Registration> {
+        // SAFETY: forwarded: the caller upholds the same contract.
+        unsafe { Handle::try_current()?.register(fd) }
     }
 
     /// The reactor this fd is registered with.
@@ -421,7 +548,8 @@ impl Registration {
     }
 
     /// Deregisters now and reports an error from `EPOLL_CTL_DEL` (dropping
-    /// a registration ignores it).
+    /// a registration only logs it). After an error the source is kept
+    /// until the reactor drops (see [`Stats::failed_deregistrations`]).
     pub fn deregister(mut self) -> io::Result<()> {
         match self.source.take() {
             Some(s) => self.handle.deregister(s),

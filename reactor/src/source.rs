@@ -6,8 +6,8 @@ use std::future::Future;
 use std::io;
 use std::os::fd::RawFd;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
 use arc_swap::ArcSwap;
@@ -18,13 +18,91 @@ use crate::interest::{Interest, Ready};
 use crate::state::{self, Direction, State};
 use crate::wq::{SocketWq, Waiter};
 
-/// Counters shared by a reactor and its sources; bumped off the dispatch
-/// path only (registration, RCU updates, eventfd writes).
+/// What a reactor shares with its sources: counters bumped off the
+/// dispatch path only (registration, RCU updates, eventfd writes), and the
+/// list of retired wait queues.
 #[derive(Debug, Default)]
 pub(crate) struct Shared {
     pub(crate) rcu_updates: AtomicU64,
     pub(crate) eventfd_writes: AtomicU64,
     pub(crate) registrations: AtomicU64,
+    pub(crate) failed_deregistrations: AtomicU64,
+    retired: Mutex<Retired>,
+    /// `retired.lists.len()`, readable without the lock so that a turn with
+    /// nothing to free takes no lock.
+    retired_pending: AtomicUsize,
+}
+
+/// Replaced [`SocketWq`]s that a reader still held when they were replaced
+/// (the kernel's `call_rcu`): freed by the reactor at the start of its next
+/// turn, so that the last reference is never dropped inside dispatch.
+#[derive(Debug, Default)]
+struct Retired {
+    lists: Vec<Arc<SocketWq>>,
+    /// The reactor is gone: no turn will free anything, so retiring frees at once.
+    closed: bool,
+}
+
+impl Shared {
+    fn retired(&self) -> MutexGuard<'_, Retired> {
+        // A panic while holding the lock cannot leave the list inconsistent
+        // (each update is one push or take).
+        self.retired.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Disposes of a wait queue that an RCU update just replaced.
+    ///
+    /// `ArcSwap::swap` converts every reader's outstanding guard on `old`
+    /// into a counted reference before it returns ("paying the debt"), and
+    /// no new reader can reach `old` after it. So if `old` is unique now,
+    /// nobody else holds it and it is freed here, on the updater's thread
+    /// (the common case). Otherwise a reader — typically the dispatcher,
+    /// inside its wake — holds it, and dropping that reader's guard must
+    /// not free it in the middle of dispatch: `old` waits in the retired
+    /// list until the reactor's next turn begins (by then the dispatcher
+    /// has dropped every guard of the previous turn). The list holds at
+    /// most the lists replaced while some reader held them: per turn, no
+    /// more than that turn's dispatched events plus concurrent readers
+    /// elsewhere, so it needs no wake-up of its own.
+    fn retire(&self, old: Arc<SocketWq>) {
+        let old = match Arc::try_unwrap(old) {
+            Ok(unique) => return drop(unique),
+            Err(shared) => shared,
+        };
+        let mut r = self.retired();
+        if r.closed {
+            drop(r);
+            // No reactor, so no dispatcher: the other holder may free it anywhere.
+            return drop(old);
+        }
+        r.lists.push(old);
+        self.retired_pending.store(r.lists.len(), Ordering::Relaxed);
+    }
+
+    /// The retired lists, for the reactor to free at the start of a turn;
+    /// empty without taking the lock when there are none.
+    pub(crate) fn take_retired(&self) -> Vec<Arc<SocketWq>> {
+        if self.retired_pending.load(Ordering::Relaxed) == 0 {
+            return Vec::new();
+        }
+        let mut r = self.retired();
+        self.retired_pending.store(0, Ordering::Relaxed);
+        std::mem::take(&mut r.lists)
+    }
+
+    /// At reactor shutdown: from now on `retire` frees at once. Returns
+    /// what was waiting.
+    pub(crate) fn close_retired(&self) -> Vec<Arc<SocketWq>> {
+        let mut r = self.retired();
+        r.closed = true;
+        self.retired_pending.store(0, Ordering::Relaxed);
+        std::mem::take(&mut r.lists)
+    }
+
+    /// How many retired lists wait for the next turn.
+    pub(crate) fn retired_pending(&self) -> usize {
+        self.retired_pending.load(Ordering::Relaxed)
+    }
 }
 
 /// A readiness snapshot returned by [`Source::poll_ready`] and friends.
@@ -108,6 +186,11 @@ pub(crate) fn dispatch_with<W: WqRead>(state: &State, wq: &W, bits: u64) -> usiz
     }
     woken
 }
+
+/// How many times one [`Source::poll_io`] / [`Source::poll_io_drain`] call
+/// runs its IO closure at most (each run after the first follows a
+/// `WouldBlock` whose readiness an event renewed meanwhile).
+const IO_RETRY_LIMIT: usize = 32;
 
 /// The error every operation on a source returns once its reactor is gone.
 pub(crate) fn reactor_gone() -> io::Error {
@@ -198,6 +281,15 @@ impl Source {
         dispatch_with(&self.state, &self.wq, bits)
     }
 
+    /// Reactor shutdown: records `SHUTDOWN`, wakes every waiter (their
+    /// polls now return an error), and drops the kept slot wakers.
+    pub(crate) fn shutdown(&self) {
+        let prev = self.state.shutdown();
+        if prev & (state::LIST_RD | state::LIST_WR) != 0 {
+            self.wq.load().wake(state::SHUTDOWN);
+        }
+    }
+
     #[inline]
     fn event(word: u64, mask: u64) -> io::Result<ReadyEvent> {
         if word & state::SHUTDOWN != 0 {
@@ -270,6 +362,24 @@ impl Source {
     /// Clears the readiness in `event`, unless an event for the same
     /// direction arrived since it was observed. Call it after an IO call
     /// returned `WouldBlock`.
+    ///
+    /// Closed bits in `event` are cleared too: an IO call that would block
+    /// shows that the fd is not "closed, so the next call returns at once"
+    /// in that direction, whatever epoll said. A datagram socket after
+    /// `shutdown(SHUT_RD)` reports `EPOLLIN | EPOLLRDHUP` (read-closed) yet
+    /// `recv` returns `EAGAIN`; a connected UDP socket reports
+    /// `EPOLLERR | EPOLLOUT` (write-closed) after an ICMP error and then
+    /// sends fine. Sticky bits there would make every later poll ready and
+    /// every IO loop spin. (tokio keeps closed bits; for stream sockets the
+    /// two agree, since at a real EOF or hang-up the call returns `0` or
+    /// an error, never `WouldBlock`.) A later event sets them again.
+    ///
+    /// The clear compares a 24-bit per-direction tick: a snapshot exactly
+    /// k·2^24 events of its direction old (k ≥ 1) is taken for current and
+    /// erases readiness that the newest of those events set. Clear right
+    /// after the IO call that returned `WouldBlock` (as
+    /// [`poll_io`](Self::poll_io) and [`try_io`](Self::try_io) do), not
+    /// with a snapshot kept for long.
     #[inline]
     pub fn clear_readiness(&self, event: ReadyEvent) {
         let (bits, word) = event.clear_args();
@@ -306,8 +416,9 @@ impl Source {
     }
 
     /// Runs `f` if the source is ready for `interest`; if `f` returns
-    /// `WouldBlock`, clears that readiness. Returns `WouldBlock` without
-    /// calling `f` when not ready.
+    /// `WouldBlock`, clears that readiness (closed bits included, see
+    /// [`clear_readiness`](Self::clear_readiness)). Returns `WouldBlock`
+    /// without calling `f` when not ready.
     pub fn try_io<R>(&self, interest: Interest, f: impl FnOnce() -> io::Result<R>) -> io::Result<R> {
         let mask = interest.mask().bits() as u64;
         let ev = Self::event(self.state.load(), mask)?;
@@ -326,6 +437,8 @@ impl Source {
     /// Polls `f` until it does not return `WouldBlock`: waits for
     /// readiness, runs `f`, and on `WouldBlock` clears readiness and arms
     /// the waker in one step. The building block of `poll_read`/`poll_write`.
+    /// Bounded like [`poll_io_drain`](Self::poll_io_drain): never loops
+    /// inside one poll.
     pub fn poll_io<R>(
         &self,
         cx: &mut Context<'_>,
@@ -340,7 +453,13 @@ impl Source {
     /// asked for. Then the readiness it used is cleared at once, saving the
     /// `read` that would only return `EAGAIN` (tokio does the same). Safe
     /// with edge-triggered epoll: data arriving later is a new edge with a
-    /// new tick, which the tick-checked clear does not erase.
+    /// new tick, which the tick-checked clear does not erase. Closed bits
+    /// stay after such a clear: the next read returns the EOF at once.
+    ///
+    /// One poll calls `f` at most 32 times: `f` is retried after
+    /// `WouldBlock` only if an event renewed the readiness meanwhile, and if
+    /// that keeps happening the poll returns `Pending` with the task woken
+    /// at once (a yield) instead of looping.
     pub fn poll_io_drain<R>(
         &self,
         cx: &mut Context<'_>,
@@ -348,7 +467,7 @@ impl Source {
         mut f: impl FnMut() -> io::Result<(R, bool)>,
     ) -> Poll<io::Result<R>> {
         let mut clear = None;
-        loop {
+        for _ in 0..IO_RETRY_LIMIT {
             let ev = match self.poll_ready_clearing(cx, interest, clear.take()) {
                 Poll::Ready(Ok(ev)) => ev,
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
@@ -358,13 +477,20 @@ impl Source {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => clear = Some(ev),
                 Ok((r, drained)) => {
                     if drained {
-                        self.clear_readiness(ev);
+                        let (bits, word) = ev.clear_args();
+                        self.state
+                            .clear(bits & !(state::READ_CLOSED | state::WRITE_CLOSED), word);
                     }
                     return Poll::Ready(Ok(r));
                 }
                 Err(e) => return Poll::Ready(Err(e)),
             }
         }
+        if let Some(ev) = clear {
+            self.clear_readiness(ev);
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
     }
 
     /// The one RCU updater: under the update lock (updaters serialize, as
@@ -374,12 +500,19 @@ impl Source {
     /// state word's `LIST_*`/`FASYNC` bits change in the order the lists do.
     /// Raising a bit *after* the store is what lets a dispatcher that sees
     /// the bit (its `record` is AcqRel) load a list that has the entry.
+    ///
+    /// The replaced list is retired (see `Shared::retire`), after the lock
+    /// is released: the dispatcher never frees a list.
     fn rcu<R>(&self, next: impl FnOnce(&SocketWq) -> SocketWq, flags: impl FnOnce(&SocketWq) -> R) -> R {
-        let _g = self.wq_update.lock().unwrap_or_else(|p| p.into_inner());
-        let next = Arc::new(next(&self.wq.load()));
-        self.wq.store(next.clone());
-        self.shared.rcu_updates.fetch_add(1, Ordering::Relaxed);
-        flags(&next)
+        let (r, old) = {
+            let _g = self.wq_update.lock().unwrap_or_else(|p| p.into_inner());
+            let next = Arc::new(next(&self.wq.load()));
+            let old = self.wq.swap(next.clone());
+            self.shared.rcu_updates.fetch_add(1, Ordering::Relaxed);
+            (flags(&next), old)
+        };
+        self.shared.retire(old);
+        r
     }
 
     /// Joins the waiter list; returns the state word after.
@@ -468,10 +601,18 @@ impl fmt::Debug for Readiness<'_> {
 
 impl Readiness<'_> {
     fn done(&mut self, word: u64) -> Poll<io::Result<ReadyEvent>> {
+        self.leave();
+        Poll::Ready(Source::event(word, self.mask))
+    }
+
+    /// Leaves the waiter list, and drops the waiter's waker here: an older
+    /// list that a dispatcher may still read keeps the `Waiter`, and its
+    /// wake must not drop the last reference to a finished task.
+    fn leave(&mut self) {
         if let Some(w) = self.waiter.take() {
             self.source.leave(&w);
+            drop(w.waker.take());
         }
-        Poll::Ready(Source::event(word, self.mask))
     }
 }
 
@@ -517,8 +658,6 @@ impl Future for Readiness<'_> {
 
 impl Drop for Readiness<'_> {
     fn drop(&mut self) {
-        if let Some(w) = self.waiter.take() {
-            self.source.leave(&w);
-        }
+        self.leave();
     }
 }

@@ -47,15 +47,37 @@
 //! another poller owns it (the loom model caught the version that confused
 //! the two). The waker is kept in the
 //! cell after a wake (`wake_by_ref`), so a task re-arming in steady state
-//! finds `will_wake` true and neither clones nor allocates.
+//! finds `will_wake` true and neither clones nor allocates. Reactor
+//! shutdown empties the cells (`State::shutdown`): a kept waker would keep
+//! its task, and through it the reactor's fds, alive for as long as the
+//! source lives.
 //!
 //! # Ticks
 //!
 //! Each direction has its own tick, bumped by every event for that
 //! direction. A reader that saw readiness at tick `t` and then got
 //! `WouldBlock` clears read readiness only if the read tick is still `t`;
-//! a write-side event in between does not defeat the clear (tokio #8054),
-//! and 24 bits cannot wrap within one IO call (tokio #6133 hung with 8).
+//! a write-side event in between does not defeat the clear (tokio #8054).
+//!
+//! The bound: a tick is 24 bits, so it compares modulo 2^24. A clear whose
+//! snapshot is exactly k·2^24 events (k ≥ 1) of that direction old finds
+//! the tick "unchanged" and erases readiness that the newest of those
+//! events set: a lost edge. Every count that is not a multiple of 2^24 is
+//! detected. The word has no room for wider ticks (bits 0..16 hold the
+//! readiness, slots and flags, one bit spare), and a second word would
+//! cost the hot path a second RMW. The bound is far out of reach where
+//! clears happen: `poll_io` clears right after the one IO call that
+//! returned `WouldBlock`; in a thread-per-core runtime the dispatcher is
+//! the polling thread, so no event at all lands in between; across
+//! threads it takes 2^24 `epoll_wait` returns reporting that one fd
+//! (edge-triggered: at most one event per fd per wait, each wait a
+//! syscall) between the snapshot and the clear — seconds of the polling
+//! thread being descheduled at a full event rate, and then an exact
+//! multiple. Only a caller that keeps a [`ReadyEvent`](crate::ReadyEvent)
+//! for long before passing it to `clear_readiness` can get there, and
+//! `Source::clear_readiness` says so. tokio #6133 hung with an 8-bit tick.
+//! `state_tests::tick_wraps_after_exactly_2_pow_24_events` pins the
+//! behaviour down.
 
 use std::task::{Poll, Waker};
 
@@ -75,7 +97,6 @@ pub(crate) const LIST_WR: u64 = 1 << 12;
 pub(crate) const FASYNC: u64 = 1 << 13;
 pub(crate) const NOSPACE: u64 = 1 << 14;
 
-const CLOSED: u64 = READ_CLOSED | WRITE_CLOSED;
 const SLOT_MASK: u64 = 0b11;
 const IDLE: u64 = 0;
 const REGISTERING: u64 = 1;
@@ -154,14 +175,20 @@ fn bump_tick(s: u64, d: Direction) -> u64 {
 }
 
 /// `cur` with the readiness `bits` observed in `snapshot` removed, side by
-/// side, only where that side's tick has not moved since. Closed bits stay.
+/// side, only where that side's tick has not moved since (see "Ticks" for
+/// the 2^24 bound). Exactly `bits` are cleared, closed bits included: after
+/// a `WouldBlock` the caller passes them too (an IO call that would block
+/// proves the fd is not "closed, so the next call returns at once", as a
+/// datagram socket's `EPOLLRDHUP` after `shutdown(SHUT_RD)` or a UDP
+/// socket's `EPOLLERR` after an ICMP error claims); after a short read it
+/// leaves them out (the next read returns EOF at once).
 /// Clearing `WRITABLE` (a write hit `WouldBlock`, or wrote short) raises
 /// `NOSPACE`, in the same RMW: the kernel's `SOCK_NOSPACE`.
 #[inline]
 pub(crate) fn cleared(cur: u64, bits: u64, snapshot: u64) -> u64 {
     let mut out = cur;
     for d in Direction::BOTH {
-        let mine = bits & d.ready_bits() & !CLOSED;
+        let mine = bits & d.ready_bits();
         if mine != 0 && tick(cur, d) == tick(snapshot, d) {
             out &= !mine;
             if mine & WRITABLE != 0 {
@@ -340,6 +367,16 @@ impl State {
         let mut cur = claimed;
         loop {
             let ready = cur & want != 0;
+            if cur & SHUTDOWN != 0 {
+                // The reactor shut down while we held the cell: no dispatcher
+                // will read it again, and `shutdown` left it to us (it only
+                // empties IDLE cells). Drop our waker now, or the source would
+                // keep the task (and whatever the task holds) alive.
+                self.slots[d.index()].with_mut(|cell| {
+                    // SAFETY: still REGISTERING, by our own claim: the cell is ours.
+                    drop(unsafe { (*cell).take() });
+                });
+            }
             let next = with_slot(cur, d, if ready { IDLE } else { ARMED });
             // Release: the waker we wrote happens-before the dispatcher's claim.
             // Being an RMW, this reads any readiness recorded meanwhile.
@@ -349,6 +386,53 @@ impl State {
                 Err(actual) => cur = actual,
             }
         }
+    }
+
+    /// Reactor shutdown (the reactor is being dropped; no turn runs and
+    /// none will): records `SHUTDOWN`, which wakes an armed slot as
+    /// [`record`](Self::record) does, then empties both waker cells, so a
+    /// source that outlives its reactor holds no task. Returns the word
+    /// before: its `LIST_*` bits say whether readiness futures wait.
+    ///
+    /// Cell ownership is respected: a cell is emptied only after claiming
+    /// its slot `IDLE -> WAKING`. A slot that is `REGISTERING` belongs to a
+    /// poller; its publishing RMW comes after our `record` (no poller can
+    /// claim a slot once `SHUTDOWN` is set), reads `SHUTDOWN`, and that
+    /// poller empties the cell itself (see [`poll_ready`](Self::poll_ready)).
+    pub(crate) fn shutdown(&self) -> u64 {
+        let prev = self.record(SHUTDOWN);
+        self.wake_claimed(prev, SHUTDOWN);
+        for d in Direction::BOTH {
+            let mut cur = self.word.load(Relaxed);
+            loop {
+                // After `record`, a slot is IDLE, REGISTERING (a poller's, see
+                // above) or, never here, WAKING: only the dispatcher enters it,
+                // and the dispatcher is this thread.
+                if slot(cur, d) != IDLE {
+                    break;
+                }
+                // Acquire: the last poller's write of the cell (its Release
+                // publish) happens-before our take.
+                match self
+                    .word
+                    .compare_exchange_weak(cur, with_slot(cur, d, WAKING), Acquire, Relaxed)
+                {
+                    Ok(_) => {
+                        self.slots[d.index()].with_mut(|cell| {
+                            // SAFETY: we moved the slot IDLE -> WAKING; only we leave
+                            // WAKING, and no poller claims a slot once SHUTDOWN is set.
+                            drop(unsafe { (*cell).take() });
+                        });
+                        // Release: pairs with any later claimant's Acquire (none
+                        // can come after SHUTDOWN; kept for the protocol's shape).
+                        self.word.fetch_and(!(SLOT_MASK << d.slot_shift()), Release);
+                        break;
+                    }
+                    Err(actual) => cur = actual,
+                }
+            }
+        }
+        prev
     }
 
     /// Clears readiness `bits` seen in `snapshot` (tick-checked per side).

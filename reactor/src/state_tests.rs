@@ -70,25 +70,52 @@ fn stale_clear_keeps_new_edge_per_direction() {
 }
 
 #[test]
-fn closed_bits_survive_clear() {
+fn clear_removes_exactly_the_bits_given_closed_ones_too() {
+    // After a short read the caller leaves the closed bits out: they stay.
     let s = State::new();
     s.record(READABLE | READ_CLOSED);
     let seen = s.load();
-    s.clear(READABLE | READ_CLOSED, seen);
+    s.clear(READABLE, seen);
     assert_eq!(s.load() & READY_BITS, READ_CLOSED);
+    // After WouldBlock it passes them: the fd showed it is not closed for
+    // reading (a datagram socket after shutdown(SHUT_RD)).
+    s.clear(READABLE | READ_CLOSED, seen);
+    assert_eq!(s.load() & READY_BITS, 0);
+    // A later event sets them again.
+    s.record(READABLE | READ_CLOSED);
+    assert_eq!(s.load() & READY_BITS, READABLE | READ_CLOSED);
 }
 
+/// The documented bound of the 24-bit tick (state.rs, "Ticks"; and
+/// `Source::clear_readiness`): a snapshot 1 ..= 2^24 - 1 events old is
+/// detected; exactly 2^24 events old it aliases, and its clear erases the
+/// newest edge.
 #[test]
-fn tick_wraps_without_losing_edges() {
+fn tick_wraps_after_exactly_2_pow_24_events() {
     let s = State::new();
-    for _ in 0..(TICK_MASK + 5) {
-        let prev = s.record(READABLE);
-        let _ = prev;
+    s.record(READABLE);
+    let seen = s.load();
+    for _ in 0..TICK_MASK {
+        s.record(READABLE);
     }
+    // 2^24 - 1 events since the snapshot: detected, the clear keeps READABLE.
+    s.clear(READABLE, seen);
+    assert_ne!(s.load() & READABLE, 0, "2^24 - 1 events were not detected");
+    // One more: exactly 2^24 events, the tick is back where it was.
+    s.record(READABLE);
+    assert_eq!(tick(s.load(), Direction::Read), tick(seen, Direction::Read));
+    s.clear(READABLE, seen);
+    assert_eq!(s.load() & READABLE, 0, "the bound moved: update the docs");
+    // Past the wrap, fresh snapshots work as before.
+    s.record(READABLE);
     let seen = s.load();
     s.record(READABLE);
     s.clear(READABLE, seen);
-    assert_ne!(s.load() & READABLE, 0);
+    assert_ne!(
+        s.load() & READABLE,
+        0,
+        "a stale clear erased an edge after the wrap"
+    );
 }
 
 #[test]
@@ -143,4 +170,24 @@ fn shutdown_wakes_and_reports() {
         Poll::Ready(word) => assert_ne!(word & SHUTDOWN, 0),
         Poll::Pending => panic!("poll after shutdown must be ready"),
     }
+}
+
+#[test]
+fn shutdown_empties_the_waker_cells() {
+    let s = State::new();
+    let (c, w) = counter();
+    // Read slot armed; write slot woken once, its waker kept (IDLE).
+    assert!(s.poll_ready(Direction::Read, READABLE, None, &w).is_pending());
+    assert!(s.poll_ready(Direction::Write, WRITABLE, None, &w).is_pending());
+    let prev = s.record(WRITABLE);
+    assert_eq!(s.wake_claimed(prev, WRITABLE), 1);
+    // Ours, `w`, and one clone in each cell.
+    assert_eq!(Arc::strong_count(&c), 4);
+    s.shutdown();
+    // The armed reader was woken; neither cell keeps a waker.
+    assert_eq!(c.0.load(Ordering::SeqCst), 2);
+    assert_eq!(Arc::strong_count(&c), 2, "shutdown left a waker in a cell");
+    // A poll after shutdown reports it and stores nothing.
+    assert!(s.poll_ready(Direction::Read, READABLE, None, &w).is_ready());
+    assert_eq!(Arc::strong_count(&c), 2);
 }

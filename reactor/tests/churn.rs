@@ -39,7 +39,8 @@ fn churn_with_events_in_flight() {
                 let mut cx = Context::from_waker(&waker);
                 for i in 0..cycles / 2 {
                     let (a, mut b) = pair();
-                    let reg = handle.register(&a).unwrap();
+                    // SAFETY: `a` outlives the registration (declared before it).
+                    let reg = unsafe { handle.register(&a) }.unwrap();
                     // An event in flight for this source, dispatched (maybe) by
                     // the turner while we deregister below.
                     b.write_all(b"x").unwrap();
@@ -48,10 +49,11 @@ fn churn_with_events_in_flight() {
                     let mut fut = Box::pin(reg.ready(Interest::PRIORITY));
                     let _ = std::future::Future::poll(fut.as_mut(), &mut cx);
                     if (i + w) % 3 == 0 {
-                        let reg_b = handle.register(&b).unwrap();
-                        drop(b);
-                        // Closing b sends a hang-up to a.
+                        // SAFETY: `reg_b` is dropped before `b` is closed.
+                        let reg_b = unsafe { handle.register(&b) }.unwrap();
                         drop(reg_b);
+                        // Closing b sends a hang-up to a.
+                        drop(b);
                     }
                     drop(fut);
                     drop(reg);

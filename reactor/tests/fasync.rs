@@ -39,7 +39,8 @@ fn codes(rx: &fasync::Receiver) -> Vec<Code> {
 fn poll_in_only_when_no_task_waits_for_data() {
     let mut r = Reactor::new().unwrap();
     let (a, mut b) = pair();
-    let reg = r.handle().register(&a).unwrap();
+    // SAFETY: `a` outlives the registration (declared before it).
+    let reg = unsafe { r.handle().register(&a) }.unwrap();
     r.turn(Some(Duration::from_secs(1))).unwrap(); // the initial write edge
     let (owner, rx) = fasync::channel(16);
     let _sub = owner.attach(&reg).unwrap();
@@ -76,7 +77,8 @@ fn poll_in_only_when_no_task_waits_for_data() {
 fn poll_out_only_after_a_write_had_to_wait() {
     let mut r = Reactor::new().unwrap();
     let (a, mut b) = pair();
-    let reg = r.handle().register(&a).unwrap();
+    // SAFETY: `a` outlives the registration (declared before it).
+    let reg = unsafe { r.handle().register(&a) }.unwrap();
     r.turn(Some(Duration::from_secs(1))).unwrap();
     let (owner, rx) = fasync::channel(16);
     let _sub = owner.attach(&reg).unwrap();
@@ -119,7 +121,8 @@ fn poll_out_only_after_a_write_had_to_wait() {
 fn hang_up_is_reported_once() {
     let mut r = Reactor::new().unwrap();
     let (a, b) = pair();
-    let reg = r.handle().register(&a).unwrap();
+    // SAFETY: `a` outlives the registration (declared before it).
+    let reg = unsafe { r.handle().register(&a) }.unwrap();
     r.turn(Some(Duration::from_secs(1))).unwrap();
     let (owner, rx) = fasync::channel(16);
     let _sub = owner.attach(&reg).unwrap();
@@ -141,7 +144,8 @@ fn out_of_band_data_is_sigurg_with_poll_pri() {
     let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
     let (server, _) = listener.accept().unwrap();
     server.set_nonblocking(true).unwrap();
-    let reg = r.handle().register(&server).unwrap();
+    // SAFETY: `server` outlives the registration (declared before it).
+    let reg = unsafe { r.handle().register(&server) }.unwrap();
     r.turn(Some(Duration::from_secs(1))).unwrap();
     let (owner, rx) = fasync::channel(16);
     let _sub = owner.attach(&reg).unwrap();
@@ -161,7 +165,8 @@ fn a_pending_connection_on_a_listener_is_poll_in() {
     let mut r = Reactor::new().unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
-    let reg = r.handle().register(&listener).unwrap();
+    // SAFETY: `listener` outlives the registration (declared before it).
+    let reg = unsafe { r.handle().register(&listener) }.unwrap();
     let _ = r.turn(Some(Duration::from_millis(10))).unwrap();
     let (owner, rx) = fasync::channel(16);
     let _sub = owner.attach(&reg).unwrap();
@@ -177,7 +182,8 @@ fn a_refused_connect_is_poll_err() {
     let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
     s.set_nonblocking(true).unwrap();
     let (owner, rx) = fasync::channel(16);
-    let reg = r.handle().register(&s).unwrap();
+    // SAFETY: `s` outlives the registration (declared before it).
+    let reg = unsafe { r.handle().register(&s) }.unwrap();
     let _sub = owner.attach(&reg).unwrap();
     let _ = s.connect(&port.into()); // EINPROGRESS, then refused
     turn_events(&mut r, 1);
@@ -190,7 +196,8 @@ fn a_refused_connect_is_poll_err() {
 fn several_channels_and_detach_on_drop() {
     let mut r = Reactor::new().unwrap();
     let (a, mut b) = pair();
-    let reg = r.handle().register(&a).unwrap();
+    // SAFETY: `a` outlives the registration (declared before it).
+    let reg = unsafe { r.handle().register(&a) }.unwrap();
     r.turn(Some(Duration::from_secs(1))).unwrap();
     let (o1, rx1) = fasync::channel(16);
     let (o2, rx2) = fasync::channel(16);
@@ -219,7 +226,8 @@ fn several_channels_and_detach_on_drop() {
 fn a_full_channel_coalesces_into_one_overflow_notice() {
     let mut r = Reactor::new().unwrap();
     let (a, mut b) = pair();
-    let reg = r.handle().register(&a).unwrap();
+    // SAFETY: `a` outlives the registration (declared before it).
+    let reg = unsafe { r.handle().register(&a) }.unwrap();
     r.turn(Some(Duration::from_secs(1))).unwrap();
     let (owner, rx) = fasync::channel(2);
     let _sub = owner.attach(&reg).unwrap();
@@ -242,7 +250,8 @@ fn the_receiver_ends_when_every_sender_is_gone() {
         use futures::StreamExt;
         let mut r = Reactor::new().unwrap();
         let (a, mut b) = pair();
-        let reg = r.handle().register(&a).unwrap();
+        // SAFETY: `a` outlives the registration (declared before it).
+        let reg = unsafe { r.handle().register(&a) }.unwrap();
         let (owner, mut rx) = fasync::channel(4);
         let sub = owner.attach(&reg).unwrap();
         drop(owner);
@@ -259,7 +268,8 @@ fn the_receiver_ends_when_every_sender_is_gone() {
 fn attaching_after_shutdown_is_an_error() {
     let r = Reactor::new().unwrap();
     let (a, _b) = pair();
-    let reg = r.handle().register(&a).unwrap();
+    // SAFETY: `a` outlives the registration (declared before it).
+    let reg = unsafe { r.handle().register(&a) }.unwrap();
     drop(r);
     let (owner, _rx) = fasync::channel(4);
     assert!(owner.attach(&reg).is_err());

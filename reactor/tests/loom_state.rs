@@ -160,3 +160,36 @@ fn two_pollers_same_side_are_race_free() {
         assert!(ra.is_ready() || rb || woken >= 1, "nobody woken");
     });
 }
+
+/// Reactor shutdown while a poller arms: the poller may hold the cell
+/// (REGISTERING) when `shutdown` runs, or arm just before it. The cell is
+/// touched by one owner at a time (loom checks it for races), the poller
+/// is either told (ready) or woken, and no waker is left in a cell after
+/// both are done: a kept waker would keep its task alive.
+#[test]
+fn shutdown_vs_arm_leaves_no_waker_behind() {
+    loom::model(|| {
+        let s = Arc::new(State::new());
+        let woken = Arc::new(AtomicUsize::new(0));
+        let probe = StdArc::new(Counter(woken.clone()));
+        let w = Waker::from(probe.clone());
+        let d = {
+            let s = s.clone();
+            thread::spawn(move || {
+                s.shutdown();
+            })
+        };
+        let r = s.poll_ready(Direction::Read, READABLE, None, &w);
+        d.join().unwrap();
+        assert!(
+            r.is_ready() || woken.load(Ordering::SeqCst) == 1,
+            "lost shutdown wakeup"
+        );
+        drop(w);
+        assert_eq!(
+            StdArc::strong_count(&probe),
+            1,
+            "a waker stayed in a cell after shutdown"
+        );
+    });
+}

@@ -34,7 +34,8 @@ fn registering_a_bad_fd_is_ebadf() {
     let r = Reactor::new().unwrap();
     // SAFETY: fd 1_000_000 is not open in this process; epoll_ctl only looks it up.
     let bad = unsafe { BorrowedFd::borrow_raw(1_000_000) };
-    let err = r.handle().register(&bad).unwrap_err();
+    // SAFETY: `bad` is a number no file has; registering it fails.
+    let err = unsafe { r.handle().register(&bad) }.unwrap_err();
     assert_eq!(err.raw_os_error(), Some(libc::EBADF), "{err}");
 }
 
@@ -42,20 +43,24 @@ fn registering_a_bad_fd_is_ebadf() {
 fn registering_twice_is_already_exists() {
     let r = Reactor::new().unwrap();
     let (a, _b) = pair();
-    let _reg = r.handle().register(&a).unwrap();
-    let err = r.handle().register(&a).unwrap_err();
+    // SAFETY: `a` outlives the registration (declared before it).
+    let _reg = unsafe { r.handle().register(&a) }.unwrap();
+    // SAFETY: registration fails; nothing outlives `a`.
+    let err = unsafe { r.handle().register(&a) }.unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
     // The failed attempt left nothing behind: after the first is dropped,
     // the fd can be registered again.
     drop(_reg);
-    let _again = r.handle().register(&a).unwrap();
+    // SAFETY: `a` outlives the registration (declared before it).
+    let _again = unsafe { r.handle().register(&a) }.unwrap();
 }
 
 #[test]
 fn registering_a_regular_file_is_an_error_not_a_panic() {
     let r = Reactor::new().unwrap();
     let f = std::fs::File::open("/proc/self/exe").unwrap();
-    let err = r.handle().register(&f).unwrap_err();
+    // SAFETY: registration fails; nothing outlives `f`.
+    let err = unsafe { r.handle().register(&f) }.unwrap_err();
     assert_eq!(err.raw_os_error(), Some(libc::EPERM));
 }
 
@@ -63,7 +68,8 @@ fn registering_a_regular_file_is_an_error_not_a_panic() {
 fn turn_dispatches_and_counts() {
     let mut r = Reactor::new().unwrap();
     let (a, mut b) = pair();
-    let reg = r.handle().register(&a).unwrap();
+    // SAFETY: `a` outlives the registration (declared before it).
+    let reg = unsafe { r.handle().register(&a) }.unwrap();
     // Registration reports the initial writability edge.
     let n = r.turn(SEC).unwrap();
     assert_eq!(n, 1);
@@ -106,7 +112,8 @@ fn wake_from_another_thread_ends_the_turn_and_is_deduplicated() {
 fn poll_ready_arms_and_the_event_wakes() {
     let mut r = Reactor::new().unwrap();
     let (a, mut b) = pair();
-    let reg = r.handle().register(&a).unwrap();
+    // SAFETY: `a` outlives the registration (declared before it).
+    let reg = unsafe { r.handle().register(&a) }.unwrap();
     r.turn(SEC).unwrap();
     let (tx, rx) = mpsc::channel::<()>();
     let waker = waker_fn(move || {
@@ -129,7 +136,8 @@ fn poll_ready_arms_and_the_event_wakes() {
 fn stale_clear_does_not_erase_a_new_edge_per_direction() {
     let mut r = Reactor::new().unwrap();
     let (a, mut b) = pair();
-    let reg = r.handle().register(&a).unwrap();
+    // SAFETY: `a` outlives the registration (declared before it).
+    let reg = unsafe { r.handle().register(&a) }.unwrap();
     let waker = noop_waker();
     let mut cx = Context::from_waker(&waker);
     b.write_all(b"1").unwrap();
@@ -193,7 +201,8 @@ fn r_events(r: &Reactor) -> u64 {
 fn many_readiness_futures_all_wake_and_leave() {
     let mut r = Reactor::new().unwrap();
     let (a, mut b) = pair();
-    let reg = r.handle().register(&a).unwrap();
+    // SAFETY: `a` outlives the registration (declared before it).
+    let reg = unsafe { r.handle().register(&a) }.unwrap();
     r.turn(SEC).unwrap();
     let (tx, rx) = mpsc::channel::<usize>();
     let mut futs: Vec<_> = (0..8).map(|_| Box::pin(reg.readable())).collect();
@@ -236,7 +245,8 @@ fn many_readiness_futures_all_wake_and_leave() {
 fn a_dropped_readiness_future_leaves_the_wait_queue() {
     let r = Reactor::new().unwrap();
     let (a, _b) = pair();
-    let reg = r.handle().register(&a).unwrap();
+    // SAFETY: `a` outlives the registration (declared before it).
+    let reg = unsafe { r.handle().register(&a) }.unwrap();
     let waker = noop_waker();
     {
         let mut f = Box::pin(reg.ready(Interest::PRIORITY));
@@ -251,7 +261,8 @@ fn io_after_the_reactor_is_dropped_is_an_error() {
     let r = Reactor::new().unwrap();
     let handle = r.handle();
     let (a, _b) = pair();
-    let reg = handle.register(&a).unwrap();
+    // SAFETY: `a` outlives the registration (declared before it).
+    let reg = unsafe { handle.register(&a) }.unwrap();
     let (a2, _b2) = pair();
     let io = Async::with_handle(a2, &handle).unwrap();
 
@@ -293,7 +304,8 @@ fn io_after_the_reactor_is_dropped_is_an_error() {
     assert!(reg.try_io(Interest::READABLE, || Ok(())).is_err());
     // New registrations are refused with an error.
     let (c, _d) = pair();
-    assert!(handle.register(&c).is_err());
+    // SAFETY: registration fails; nothing outlives `c`.
+    assert!(unsafe { handle.register(&c) }.is_err());
 }
 
 #[test]
@@ -339,7 +351,8 @@ fn into_inner_deregisters_and_the_fd_stays_open() {
     let a = io.into_inner().unwrap();
     assert_eq!(a.as_raw_fd(), raw);
     // Deregistered: registering again works.
-    let _reg = r.handle().register(&a).unwrap();
+    // SAFETY: `a` outlives the registration (declared before it).
+    let _reg = unsafe { r.handle().register(&a) }.unwrap();
 }
 
 #[test]
@@ -375,7 +388,8 @@ fn many_releases_wake_the_reactor_so_they_do_not_pile_up() {
     let h = r.handle();
     let keep: Vec<_> = (0..300).map(|_| pair()).collect();
     for (a, _) in &keep {
-        drop(h.register(a).unwrap());
+        // SAFETY: the registration is dropped before `a`.
+        drop(unsafe { h.register(a) }.unwrap());
     }
     // 300 releases passed the threshold (256): the releasing thread woke the
     // reactor, so this turn returns at once, and the next frees them all.
@@ -389,7 +403,8 @@ fn many_releases_wake_the_reactor_so_they_do_not_pile_up() {
 fn dropping_the_reactor_frees_sources_still_in_their_grace_period() {
     let r = Reactor::new().unwrap();
     let (a, _b) = pair();
-    let reg = r.handle().register(&a).unwrap();
+    // SAFETY: `a` outlives the registration (declared before it).
+    let reg = unsafe { r.handle().register(&a) }.unwrap();
     let weak = {
         // Observe the source's lifetime through the waker it holds.
         let token = std::sync::Arc::new(());
@@ -420,10 +435,12 @@ fn assumed_readiness_is_tried_once_and_never_hides_a_real_edge() {
     use std::cell::Cell;
     let mut r = Reactor::new().unwrap();
     let (a, mut b) = pair();
-    let reg = r
-        .handle()
-        .register_assume_ready(&a, Ready::READABLE | Ready::WRITABLE)
-        .unwrap();
+    // SAFETY: `a` outlives the registration (declared before it).
+    let reg = unsafe {
+        r.handle()
+            .register_assume_ready(&a, Ready::READABLE | Ready::WRITABLE)
+    }
+    .unwrap();
     assert!(reg.readiness().is_readable() && reg.readiness().is_writable());
     // A wrong guess: nothing to read. The read is tried once, its
     // WouldBlock clears the assumption, and the next try does not call it.
@@ -449,7 +466,8 @@ fn assumed_readiness_is_tried_once_and_never_hides_a_real_edge() {
     // A snapshot of assumed readiness (tick 0) taken before the real edge
     // arrives must not erase that edge when cleared afterwards.
     let (c, mut d) = pair();
-    let reg2 = r.handle().register_assume_ready(&c, Ready::READABLE).unwrap();
+    // SAFETY: `c` outlives the registration (declared before it).
+    let reg2 = unsafe { r.handle().register_assume_ready(&c, Ready::READABLE) }.unwrap();
     let waker = noop_waker();
     let assumed = match reg2.poll_ready(&mut Context::from_waker(&waker), Interest::READABLE) {
         Poll::Ready(Ok(ev)) => ev,
@@ -465,4 +483,48 @@ fn assumed_readiness_is_tried_once_and_never_hides_a_real_edge() {
         "a clear of the assumed readiness erased a real edge"
     );
     assert!(reg.readiness().is_readable());
+}
+
+#[test]
+fn reactor_drop_drops_the_wakers_kept_in_slots() {
+    let r = Reactor::new().unwrap();
+    let (a, _b) = pair();
+    // SAFETY: `a` outlives the registration (declared before it).
+    let reg = unsafe { r.handle().register(&a) }.unwrap();
+    // Like a runtime task: the waker holds the reactor's handle.
+    let token = std::sync::Arc::new(());
+    let weak = std::sync::Arc::downgrade(&token);
+    let h = r.handle();
+    let waker = waker_fn(move || {
+        let _ = (&token, &h);
+    });
+    assert!(
+        reg.poll_ready(&mut Context::from_waker(&waker), Interest::READABLE)
+            .is_pending()
+    );
+    drop(waker);
+    assert!(weak.upgrade().is_some(), "the armed slot holds the waker");
+    drop(r);
+    // The registration lives on, and no longer holds the task.
+    assert!(reg.is_shutdown());
+    assert!(
+        weak.upgrade().is_none(),
+        "a source kept its task's waker after the reactor shut down"
+    );
+}
+
+#[test]
+fn deregistering_after_shutdown_frees_at_once() {
+    let r = Reactor::new().unwrap();
+    let h = r.handle();
+    let (a, _b) = pair();
+    // SAFETY: `a` outlives the registration (declared before it).
+    let reg = unsafe { h.register(&a) }.unwrap();
+    drop(r);
+    drop(reg);
+    assert_eq!(
+        h.grace_pending(),
+        0,
+        "a source was queued for a turn that will never come"
+    );
 }
