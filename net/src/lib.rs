@@ -4,8 +4,6 @@
 //! feature.
 #![doc(test(attr(deny(warnings))))]
 
-// Module list (owners keep to their own files; add `pub use` lines below
-// with small, targeted edits only).
 mod addr;
 mod io;
 mod split;

@@ -34,8 +34,8 @@ async fn reset_client() -> TcpStream {
     client
 }
 
-/// The kernel's answer that the fix maps: without it, each test below gets
-/// this error from its shutdown.
+/// The kernel's answer that the shutdown maps to `Ok`: without that mapping,
+/// each test below gets this error from its shutdown.
 #[test]
 fn the_kernel_says_not_connected_after_a_reset() {
     block_on(T, async {

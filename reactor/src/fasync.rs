@@ -2,7 +2,7 @@
 //!
 //! A [`channel`] gives an [`Owner`] (the `F_SETOWN` process, so to speak)
 //! and a [`Receiver`]. [`Owner::attach`] adds the channel to a socket's
-//! fasync list — it lives in the socket's [`SocketWq`](crate::SocketWq),
+//! fasync list — it lives in the socket's `SocketWq` (its wait queue),
 //! reached by the dispatcher through the same lock-free `ArcSwap` load as
 //! the readiness futures, and only when the state word says a subscriber
 //! exists. Dropping the [`Subscription`] detaches it. A socket may be

@@ -2,7 +2,7 @@
 //!
 //! Each registered fd is a [`Source`]: one atomic state word (readiness, a
 //! tick per direction, and the ownership of two waker slots) plus a
-//! [`SocketWq`] published through an `arc_swap::ArcSwap` — the user-space
+//! `SocketWq` published through an `arc_swap::ArcSwap` — the user-space
 //! twin of the kernel's RCU-protected `struct socket_wq`. Dispatching an
 //! epoll event is one read-modify-write on the state word, a wake of the
 //! armed slot, and — only if a readiness future waits — one `ArcSwap`

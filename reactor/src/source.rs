@@ -206,7 +206,7 @@ pub(crate) fn reactor_gone() -> io::Error {
 ///
 /// The hot path touches one atomic word here (see `state.rs` for the
 /// protocol and why no wakeup is lost) and, only when a readiness future
-/// waits, one `ArcSwap` load of the [`SocketWq`].
+/// waits, one `ArcSwap` load of the `SocketWq` (its wait queue).
 pub struct Source {
     pub(crate) state: State,
     pub(crate) wq: ArcSwap<SocketWq>,
@@ -580,7 +580,7 @@ impl Source {
 }
 
 /// Future returned by [`Source::ready`], [`Source::readable`] and
-/// [`Source::writable`]. Joins the source's [`SocketWq`] only if it has to
+/// [`Source::writable`]. Joins the source's `SocketWq` only if it has to
 /// wait, and leaves it when it completes or is dropped.
 #[must_use = "futures do nothing unless polled"]
 pub struct Readiness<'a> {

@@ -44,8 +44,8 @@
 //! dispatcher reads it only while the slot is `WAKING` (which it enters from
 //! `ARMED` in the same RMW that records readiness). A poller owns the cell
 //! only if *its own* CAS made that transition: seeing `REGISTERING` means
-//! another poller owns it (the loom model caught the version that confused
-//! the two). The waker is kept in the
+//! another poller owns it, and writing the cell then would race with that
+//! poller's write. The waker is kept in the
 //! cell after a wake (`wake_by_ref`), so a task re-arming in steady state
 //! finds `will_wake` true and neither clones nor allocates. Reactor
 //! shutdown empties the cells (`State::shutdown`): a kept waker would keep

@@ -1,14 +1,16 @@
 //! Helpers shared by sockwq's integration tests (a dev-dependency of every
 //! crate in the workspace): a watchdog that turns a hang into a failure, an
 //! fd counter, a non-blocking socket pair, a reactor turned by its own
-//! thread, bounded retry loops, a tiny PRNG and a checksum.
+//! thread, bounded retry loops, a tiny PRNG and a checksum, fresh Unix socket
+//! names, and (with the `net` feature) a connected loopback TCP pair.
 
 use std::future::Future;
 use std::io;
 use std::os::unix::net::UnixStream;
 use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
@@ -188,4 +190,42 @@ impl Checksum {
         self.hash = h;
         self.len += bytes.len() as u64;
     }
+}
+
+/// A fresh abstract Unix socket name (leading NUL), unique in this process
+/// and across processes.
+pub fn abstract_name(tag: &str) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "\0sockwq-test-{tag}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A fresh filesystem path for a Unix socket in the temp dir (removed if
+/// present).
+pub fn temp_path(tag: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let p = std::env::temp_dir().join(format!(
+        "sockwq-test-{tag}-{}-{}.sock",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_file(&p);
+    p
+}
+
+/// A connected loopback TCP pair `(client, server)`, its addresses checked.
+#[cfg(feature = "net")]
+pub async fn tcp_pair() -> (sockwq_net::TcpStream, sockwq_net::TcpStream) {
+    use sockwq_net::{TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (client, accepted) = futures::future::join(TcpStream::connect(addr), listener.accept()).await;
+    let (server, peer) = accepted.unwrap();
+    let client = client.unwrap();
+    assert_eq!(peer, client.local_addr().unwrap());
+    assert_eq!(client.peer_addr().unwrap(), addr);
+    (client, server)
 }
