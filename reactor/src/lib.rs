@@ -47,11 +47,13 @@ mod state;
 mod state_tests;
 mod sync;
 mod sys;
+mod timers;
 mod wq;
 
 pub use async_fd::Async;
-pub use current::EnterGuard;
+pub use current::{EnterGuard, GlobalTimers};
 pub use interest::{Interest, Ready};
 pub use reactor::{Handle, Reactor, Registration, Stats};
 pub use source::{Readiness, ReadyEvent, Source};
+pub use timers::{TimerKey, Timers};
 pub use wq::SocketWq;
