@@ -169,6 +169,16 @@ impl GlobalTimers {
         self.timers.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The number of timers waiting.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether no timer is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
     /// Registers `waker` to be woken at `deadline` (not before). Wakes the
     /// reactor's thread if this is now the nearest deadline, so that it
     /// shortens its sleep.
