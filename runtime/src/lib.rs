@@ -8,8 +8,12 @@
 //!   its reactor's `epoll_wait` and nowhere else; another thread wakes it
 //!   by pushing onto its lock-free injection queue and writing its eventfd
 //!   only if it is parked (see `core.rs` for why no wake is lost).
-//! * [`spawn`], [`spawn_local`], [`JoinHandle`], [`JoinError`].
-//! * [`time`]: `sleep`, `sleep_until`, `timeout`, `interval`.
+//! * [`spawn`], [`spawn_local`], [`JoinHandle`], [`JoinError`], and the
+//!   rest of [`task`] (`JoinSet`, `AbortHandle`, `yield_now`, task ids).
+//! * [`runtime`]: [`runtime::Handle`] (spawn, block on, enter from any
+//!   thread) and [`RuntimeStats`](runtime::RuntimeStats).
+//! * [`time`]: `sleep`, `timeout`, `interval` and the rest of tokio's
+//!   `time` API; its timers work under any executor.
 //!
 //! Tasks never migrate between workers, and a socket registers with the
 //! reactor of the worker it is created on, so in steady state a socket's
@@ -56,8 +60,11 @@
 mod builder;
 mod context;
 mod core;
-mod runtime;
-mod task;
+mod handle;
+mod injector;
+pub mod runtime;
+mod stats;
+pub mod task;
 pub mod time;
 
 use std::future::Future;
@@ -86,7 +93,7 @@ use context::Spawner;
 /// assert_eq!(v, 42);
 /// ```
 pub fn block_on<F: Future>(future: F) -> F::Output {
-    runtime::block_on_with(future, None, core::DEFAULT_EVENT_INTERVAL, 1024)
+    runtime::block_on_with(future, None)
 }
 
 /// Spawns a task on the current runtime and returns its [`JoinHandle`].
