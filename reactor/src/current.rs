@@ -13,7 +13,7 @@ use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use crate::reactor::{Handle, Reactor};
-use crate::timers::{TimerKey, Timers};
+use crate::timers::{TimerKey, Timers, Update};
 
 thread_local! {
     static CURRENT: RefCell<Option<Handle>> = const { RefCell::new(None) };
@@ -196,10 +196,20 @@ impl GlobalTimers {
         key
     }
 
-    /// Replaces the waker of a registered timer (see [`Timers::update`]).
-    /// False if it fired or was removed: insert it again.
+    /// Makes `waker` the one a registered timer wakes (see
+    /// [`Timers::update`]). False if it fired or was removed: insert it
+    /// again.
     pub fn update(&self, key: TimerKey, waker: &Waker) -> bool {
-        self.lock().update(key, waker)
+        let update = self.lock().update(key, waker);
+        // Outside the lock: dropping a waker may drop a timer, which locks.
+        match update {
+            Update::Gone => false,
+            Update::Kept => true,
+            Update::Replaced(old) => {
+                drop(old);
+                true
+            }
+        }
     }
 
     /// Removes a timer (a dropped sleep). The reactor's thread is not

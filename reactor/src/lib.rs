@@ -55,5 +55,5 @@ pub use current::{EnterGuard, GlobalTimers};
 pub use interest::{Interest, Ready};
 pub use reactor::{Handle, Reactor, Registration, Stats};
 pub use source::{Readiness, ReadyEvent, Source};
-pub use timers::{TimerKey, Timers};
+pub use timers::{TimerKey, Timers, Update};
 pub use wq::SocketWq;

@@ -35,6 +35,20 @@ impl TimerKey {
     }
 }
 
+/// What [`Timers::update`] did.
+#[derive(Debug)]
+#[must_use = "a replaced waker must be dropped after the timers are released"]
+pub enum Update {
+    /// The timer is not registered (it fired, or was removed): insert it
+    /// again.
+    Gone,
+    /// The registered waker already wakes the same task: nothing changed.
+    Kept,
+    /// The waker was replaced; this is the old one, to drop once the timers
+    /// are no longer borrowed or locked.
+    Replaced(Waker),
+}
+
 /// Wakers ordered by deadline (a B-tree keyed by deadline and insertion
 /// order, so equal deadlines fire in the order they were registered).
 ///
@@ -95,22 +109,23 @@ impl Timers {
         TimerKey { deadline, id }
     }
 
-    /// Replaces the waker of a registered timer unless it would wake the
-    /// same task (no clone in the steady state). False if the timer is not
-    /// registered any more (it fired, or was removed).
-    pub fn update(&mut self, key: TimerKey, waker: &Waker) -> bool {
+    /// Makes `waker` the one a registered timer wakes, unless the one it
+    /// has would wake the same task (no clone in the steady state).
+    ///
+    /// A replaced waker is handed back rather than dropped here: dropping
+    /// a waker can run arbitrary code (the last reference to a task, which
+    /// may own a timer), so drop it once the timers are no longer borrowed
+    /// or locked.
+    pub fn update(&mut self, key: TimerKey, waker: &Waker) -> Update {
         match self.map.get_mut(&(key.deadline, key.id)) {
-            Some(w) => {
-                if !w.will_wake(waker) {
-                    w.clone_from(waker);
-                }
-                true
-            }
-            None => false,
+            Some(w) if w.will_wake(waker) => Update::Kept,
+            Some(w) => Update::Replaced(std::mem::replace(w, waker.clone())),
+            None => Update::Gone,
         }
     }
 
-    /// Removes a timer; returns its waker if it was still registered.
+    /// Removes a timer; returns its waker if it was still registered (drop
+    /// it once the timers are released, as for [`update`](Timers::update)).
     pub fn remove(&mut self, key: TimerKey) -> Option<Waker> {
         self.map.remove(&(key.deadline, key.id))
     }

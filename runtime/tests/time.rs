@@ -379,3 +379,31 @@ fn sleep_moves_from_a_core_to_another_executor() {
         assert!(start.elapsed() >= Duration::from_millis(20));
     });
 }
+
+/// A waker that owns a timer: dropping its last reference drops (cancels)
+/// that timer.
+struct OwnsATimer(#[allow(dead_code)] time::Sleep);
+
+impl std::task::Wake for OwnsATimer {
+    fn wake(self: std::sync::Arc<Self>) {}
+}
+
+/// Re-polling a sleep with another waker drops the old waker; when that
+/// drop cancels another timer of the same core, the core's timers must not
+/// be borrowed at that moment (it panicked with "already borrowed").
+#[test]
+fn replacing_a_waker_that_owns_a_timer() {
+    with_watchdog(10, || {
+        block_on(async {
+            let mut inner = time::sleep(Duration::from_secs(3600));
+            assert!(poll_once(&mut inner).is_pending());
+            let owner = std::task::Waker::from(std::sync::Arc::new(OwnsATimer(inner)));
+            let mut s = time::sleep(Duration::from_secs(3600));
+            let mut cx = std::task::Context::from_waker(&owner);
+            assert!(std::pin::Pin::new(&mut s).poll(&mut cx).is_pending());
+            drop(owner); // the timer holds the last reference now
+            assert!(poll_once(&mut s).is_pending()); // replaces (drops) it
+            drop(s);
+        });
+    });
+}

@@ -123,3 +123,33 @@ fn dropped_sleeps_deregister_from_the_global_timers() {
         assert_eq!(global.len(), before);
     });
 }
+
+/// A waker that owns a timer: dropping its last reference drops (cancels)
+/// that timer.
+struct OwnsATimer(#[allow(dead_code)] time::Sleep);
+
+impl std::task::Wake for OwnsATimer {
+    fn wake(self: Arc<Self>) {}
+}
+
+/// Re-polling a sleep with another waker drops the old waker; when that
+/// drop cancels another global timer, the global timers' lock must not be
+/// held at that moment (it deadlocked).
+#[test]
+fn replacing_a_waker_that_owns_a_global_timer() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    with_watchdog(10, || {
+        let noop = std::task::Waker::noop();
+        let mut inner = time::sleep(Duration::from_secs(3600));
+        let mut cx = std::task::Context::from_waker(noop);
+        assert!(std::pin::Pin::new(&mut inner).poll(&mut cx).is_pending());
+        let owner = std::task::Waker::from(Arc::new(OwnsATimer(inner)));
+        let mut s = time::sleep(Duration::from_secs(3600));
+        let mut cx = std::task::Context::from_waker(&owner);
+        assert!(std::pin::Pin::new(&mut s).poll(&mut cx).is_pending());
+        drop(owner); // the timer holds the last reference now
+        let mut cx = std::task::Context::from_waker(noop);
+        assert!(std::pin::Pin::new(&mut s).poll(&mut cx).is_pending()); // replaces it
+        drop(s);
+    });
+}

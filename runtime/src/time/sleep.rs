@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use sockwq_reactor::{GlobalTimers, TimerKey};
+use sockwq_reactor::{GlobalTimers, TimerKey, Update};
 
 use super::Instant;
 use crate::context;
@@ -123,11 +123,16 @@ impl Sleep {
                 // An entry on another core (the future moved between
                 // threads) cannot be reached from here; it fires once,
                 // waking a waker that ignores it.
-                context::with_core(|core| {
+                let waker = context::with_core(|core| {
                     if core.remote.id == id {
-                        core.timers.borrow_mut().remove(key);
+                        core.timers.borrow_mut().remove(key)
+                    } else {
+                        None
                     }
                 });
+                // Dropped with the timers released: a waker's drop may
+                // drop another timer.
+                drop(waker);
             }
             Some(Entry::Global(key)) => {
                 // Registered, so the global timers exist already.
@@ -148,14 +153,28 @@ impl Sleep {
         let old = self.entry;
         let on_core = context::with_core(|core| {
             let mut timers = core.timers.borrow_mut();
-            match old {
-                Some(Entry::Core { core: id, key }) if id == core.remote.id && timers.update(key, waker) => {
-                    Entry::Core { core: id, key }
+            let mut replaced = None;
+            let kept = match old {
+                Some(Entry::Core { core: id, key }) if id == core.remote.id => {
+                    match timers.update(key, waker) {
+                        Update::Gone => None,
+                        Update::Kept => Some(key),
+                        Update::Replaced(w) => {
+                            replaced = Some(w);
+                            Some(key)
+                        }
+                    }
                 }
-                _ => Entry::Core {
-                    core: core.remote.id,
-                    key: timers.insert(deadline, waker),
-                },
+                _ => None,
+            };
+            let key = kept.unwrap_or_else(|| timers.insert(deadline, waker));
+            // Released before the old waker drops: its drop may drop (and
+            // so cancel) another timer of this core.
+            drop(timers);
+            drop(replaced);
+            Entry::Core {
+                core: core.remote.id,
+                key,
             }
         });
         let new = match on_core {
