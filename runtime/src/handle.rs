@@ -18,10 +18,11 @@ use crate::task::JoinHandle;
 /// Get one from [`Runtime::handle`](crate::Runtime::handle), or with
 /// [`Handle::current`] inside the runtime (a task, its `block_on`, or
 /// with a handle [entered](Handle::enter)). Cloning is cheap (an `Arc`).
-/// A handle does not keep the runtime alive: once the runtime is dropped,
-/// tasks spawned through it are cancelled at once (their
+/// A handle does not keep the runtime running: once the runtime is
+/// dropped, tasks spawned through it are cancelled at once (their
 /// [`JoinHandle`] yields a cancelled [`JoinError`](crate::JoinError)) and
-/// sockets created with it entered fail.
+/// sockets created with it entered fail. (It does keep the workers'
+/// epoll fds and eventfds open until the last handle is dropped.)
 ///
 /// ```
 /// use sockwq_runtime::Runtime;

@@ -18,7 +18,9 @@
 //! Tasks never migrate between workers, and a socket registers with the
 //! reactor of the worker it is created on, so in steady state a socket's
 //! events are dispatched, and its task woken and polled, all on one thread
-//! with nothing shared to bounce.
+//! with nothing shared to bounce. A socket created in
+//! [`Runtime::block_on`] registers with a worker's reactor too, so it
+//! belongs to the runtime and outlives the call (see [`runtime`]).
 //!
 //! A worker turns its reactor without blocking after every 61 task polls
 //! (the cooperative budget, [`Builder::event_interval`]), so a task that is
