@@ -359,16 +359,15 @@ impl Core {
             std::thread::sleep(Duration::from_millis(1));
         }
         if !self.deferred.borrow().is_empty() {
-            // Swapped out first: a woken task may yield again meanwhile.
-            let deferred = std::mem::take(&mut *self.deferred.borrow_mut());
-            for w in &deferred {
-                w.wake_by_ref();
+            // Taken out first: no borrow is held while a waker runs.
+            let mut deferred = std::mem::take(&mut *self.deferred.borrow_mut());
+            for w in deferred.drain(..) {
+                w.wake();
             }
             // Keep the allocation for the next yields.
             let mut d = self.deferred.borrow_mut();
             if d.is_empty() {
                 *d = deferred;
-                d.clear();
             }
         }
     }
