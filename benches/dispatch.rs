@@ -27,8 +27,8 @@
 //! lockstep across two threads, median round trip — the figure that does
 //! not depend on the scheduler letting both threads run.
 //!
-//! Run: `cargo bench --bench dispatch`; the printed probes alone:
-//! `cargo bench --bench dispatch -- wake_cycle_rtt` (matches no criterion
+//! Run: `cargo bench --features bench-internals --bench dispatch`; the printed probes alone:
+//! `cargo bench --features bench-internals --bench dispatch -- wake_cycle_rtt` (matches no criterion
 //! benchmark, so those are skipped).
 
 use std::cell::Cell;

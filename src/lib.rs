@@ -1,10 +1,10 @@
 // The crate's documentation is the README: its Rust examples are doctests
 // of this crate, so they stay true.
 #![doc = include_str!("../README.md")]
-#![deny(missing_docs, missing_debug_implementations)]
+#![doc(test(attr(deny(warnings))))]
 
 /// The reactor: [`Reactor`](reactor::Reactor), [`Source`](reactor::Source),
-/// [`SocketWq`](reactor::SocketWq), [`Async`](reactor::Async).
+/// [`Async`](reactor::Async), [`fasync`](reactor::fasync).
 pub use sockwq_reactor as reactor;
 
 /// TCP, UDP and Unix sockets: a drop-in for `tokio::net`.

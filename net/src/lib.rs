@@ -2,8 +2,7 @@
 //! `tokio::net` (same type names, methods and signatures), with futures-io
 //! `AsyncRead`/`AsyncWrite` always and tokio's behind the default `tokio`
 //! feature.
-#![deny(missing_docs, missing_debug_implementations)]
-#![warn(rust_2018_idioms)]
+#![doc(test(attr(deny(warnings))))]
 
 // Module list (owners keep to their own files; add `pub use` lines below
 // with small, targeted edits only).

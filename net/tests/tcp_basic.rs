@@ -415,32 +415,33 @@ fn readiness_and_try_api() {
             .unwrap();
         assert_eq!(n, 6);
 
-        // ready() takes sockwq's Interest and tokio's.
+        // ready() takes sockwq's Interest and (with the `tokio` feature) tokio's.
         let r = server.ready(Interest::READABLE).await.unwrap();
         assert!(r.is_readable());
-        let r = server
-            .ready(tokio::io::Interest::READABLE | tokio::io::Interest::WRITABLE)
-            .await
-            .unwrap();
-        assert!(r.is_readable() || r.is_writable());
+        #[cfg(feature = "tokio")]
+        {
+            let r = server
+                .ready(tokio::io::Interest::READABLE | tokio::io::Interest::WRITABLE)
+                .await
+                .unwrap();
+            assert!(r.is_readable() || r.is_writable());
+        }
 
         let mut peeked = [0u8; 5];
         assert_eq!(server.peek(&mut peeked).await.unwrap(), 5);
         assert_eq!(&peeked, b"hello");
-        let mut storage = [0u8; 3];
         #[cfg(feature = "tokio")]
         {
+            let mut storage = [0u8; 3];
             let mut rb = tokio::io::ReadBuf::new(&mut storage);
             let n = future::poll_fn(|cx| server.poll_peek(cx, &mut rb)).await.unwrap();
             assert_eq!((n, rb.filled()), (3, &b"hel"[..]));
         }
-        #[cfg(not(feature = "tokio"))]
-        {
-            let n = future::poll_fn(|cx| server.poll_peek(cx, &mut storage))
-                .await
-                .unwrap();
-            assert_eq!(&storage[..n], b"hel");
-        }
+        let mut storage = [0u8; 3];
+        let n = future::poll_fn(|cx| server.poll_peek_slice(cx, &mut storage))
+            .await
+            .unwrap();
+        assert_eq!(&storage[..n], b"hel");
 
         // Drain with the try_* family; bounded retries through readable().
         let mut got = Vec::new();
@@ -493,7 +494,7 @@ fn readiness_and_try_api() {
         let n = retry_would_block(
             || server.readable(),
             || {
-                server.try_io(tokio::io::Interest::READABLE, || {
+                server.try_io(Interest::READABLE, || {
                     // SAFETY: a valid fd and buffer.
                     let r = unsafe { libc::recv(sfd, raw.as_mut_ptr().cast(), 3, 0) };
                     if r < 0 {
@@ -753,6 +754,7 @@ fn accepted_streams_are_nonblocking_and_cloexec() {
         ] {
             // SAFETY: fcntl on a valid fd.
             let fl = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+            // SAFETY: F_GETFD takes no pointer argument; a bad fd yields -1.
             let fdfl = unsafe { libc::fcntl(fd, libc::F_GETFD) };
             assert!(fl & libc::O_NONBLOCK != 0);
             assert!(fdfl & libc::FD_CLOEXEC != 0);
@@ -767,5 +769,39 @@ fn accepted_streams_are_nonblocking_and_cloexec() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let s = sock.connect(listener.local_addr().unwrap()).await.unwrap();
         assert!(socket2::SockRef::from(&s).nonblocking().unwrap());
+    });
+}
+
+/// `poll_peek` keeps tokio's `ReadBuf` shape (with the `tokio` feature);
+/// `poll_peek_slice` takes a slice with or without it, on the stream and
+/// on both read halves.
+#[test]
+fn poll_peek_slice_on_stream_and_read_halves() {
+    block_on(T, async {
+        let (mut client, mut server) = pair().await;
+        client.write_all(b"peekaboo").await.unwrap();
+        let mut buf = [0u8; 4];
+        let n = future::poll_fn(|cx| server.poll_peek_slice(cx, &mut buf))
+            .await
+            .unwrap();
+        assert_eq!(&buf[..n], b"peek");
+        {
+            let (mut rd, _wr) = TcpStream::split(&mut server);
+            let mut buf = [0u8; 8];
+            let n = future::poll_fn(|cx| rd.poll_peek_slice(cx, &mut buf))
+                .await
+                .unwrap();
+            assert_eq!(&buf[..n], b"peekaboo");
+        }
+        let (mut rd, _wr) = server.into_split();
+        let mut buf = [0u8; 2];
+        let n = future::poll_fn(|cx| rd.poll_peek_slice(cx, &mut buf))
+            .await
+            .unwrap();
+        assert_eq!(&buf[..n], b"pe");
+        // Peeking removed nothing.
+        let mut all = [0u8; 8];
+        rd.read_exact(&mut all).await.unwrap();
+        assert_eq!(&all, b"peekaboo");
     });
 }

@@ -22,7 +22,7 @@ macro_rules! send_recv {
             use io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
             use $io as io;
 
-            pub async fn send(mut w: impl AsyncWrite + Unpin, seed: u64) -> Checksum {
+            pub(crate) async fn send(mut w: impl AsyncWrite + Unpin, seed: u64) -> Checksum {
                 let mut rng = Rng::new(seed);
                 let mut sum = Checksum::default();
                 let mut buf = vec![0u8; MAX_CHUNK];
@@ -38,7 +38,7 @@ macro_rules! send_recv {
                 sum
             }
 
-            pub async fn recv(mut r: impl AsyncRead + Unpin, seed: u64) -> Checksum {
+            pub(crate) async fn recv(mut r: impl AsyncRead + Unpin, seed: u64) -> Checksum {
                 let mut rng = Rng::new(seed);
                 let mut sum = Checksum::default();
                 let mut buf = vec![0u8; MAX_CHUNK];

@@ -45,7 +45,7 @@ macro_rules! pingpong {
 
         /// `n` round trips of a 64-byte message; client and server are
         /// two futures joined in one task.
-        pub async fn run(n: usize) -> usize {
+        pub(crate) async fn run(n: usize) -> usize {
             use tokio::io::{AsyncReadExt, AsyncWriteExt};
             let (mut client, mut server) = connected().await;
             let serve = async {
@@ -71,7 +71,7 @@ macro_rules! pingpong {
 
         /// Connection churn: `n` times connect + accept, one byte over,
         /// both sides dropped (syscalls per connection).
-        pub async fn churn(n: usize) -> usize {
+        pub(crate) async fn churn(n: usize) -> usize {
             use tokio::io::{AsyncReadExt, AsyncWriteExt};
             let listener = net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
@@ -89,7 +89,7 @@ macro_rules! pingpong {
         /// The same with 4 KiB reads, as a typical echo server does: each
         /// read returns fewer bytes than asked for (a short read), which
         /// clears readiness without a trailing `EAGAIN` recv.
-        pub async fn run_short_reads(n: usize) -> usize {
+        pub(crate) async fn run_short_reads(n: usize) -> usize {
             use tokio::io::{AsyncReadExt, AsyncWriteExt};
             let (mut client, mut server) = connected().await;
             let serve = async {

@@ -12,7 +12,7 @@ macro_rules! program {
             use std::io;
             use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest, ReadBuf};
 
-            pub async fn udp() -> io::Result<Vec<u8>> {
+            pub(crate) async fn udp() -> io::Result<Vec<u8>> {
                 let server = net::UdpSocket::bind("127.0.0.1:0").await?;
                 let client = net::UdpSocket::bind(("127.0.0.1", 0)).await?;
                 client.connect(server.local_addr()?).await?;
@@ -69,7 +69,7 @@ macro_rules! program {
                 Ok(out)
             }
 
-            pub async fn unix_stream(name: &str) -> io::Result<Vec<u8>> {
+            pub(crate) async fn unix_stream(name: &str) -> io::Result<Vec<u8>> {
                 let listener = net::UnixListener::bind(name)?;
                 let addr: net::unix::SocketAddr = listener.local_addr()?;
                 let mut out = addr.as_abstract_name().unwrap_or_default().to_vec();
@@ -101,7 +101,7 @@ macro_rules! program {
                 Ok(out)
             }
 
-            pub async fn unix_datagram() -> io::Result<Vec<u8>> {
+            pub(crate) async fn unix_datagram() -> io::Result<Vec<u8>> {
                 let (a, b) = net::UnixDatagram::pair()?;
                 a.send(b"dgram").await?;
                 let mut buf = [0u8; 16];

@@ -7,7 +7,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::interest::Interest;
+use crate::interest::{Interest, Ready};
 use crate::reactor::{Handle, Registration};
 use crate::source::{ReadyEvent, Source};
 use crate::sys;
@@ -61,7 +61,19 @@ impl<T: AsFd> Async<T> {
     /// Makes `io` non-blocking and registers it with `handle`'s reactor.
     pub fn with_handle(io: T, handle: &Handle) -> io::Result<Async<T>> {
         sys::set_nonblocking(io.as_fd().as_raw_fd())?;
-        let reg = handle.register(&io)?;
+        Self::from_nonblocking(io, handle, Ready::EMPTY)
+    }
+
+    /// Registers `io`, which is non-blocking already, with `handle`'s
+    /// reactor, with `ready` assumed until the fd says otherwise (see
+    /// [`Handle::register_assume_ready`]; [`Ready::EMPTY`] assumes nothing).
+    ///
+    /// For fds created non-blocking (`socket`, `accept4` or `socketpair`
+    /// with `SOCK_NONBLOCK`): saves the `fcntl` calls of
+    /// [`with_handle`](Async::with_handle). IO on an fd that is in fact
+    /// blocking blocks the calling thread.
+    pub fn from_nonblocking(io: T, handle: &Handle, ready: Ready) -> io::Result<Async<T>> {
+        let reg = handle.register_assume_ready(&io, ready)?;
         Ok(Async { reg, io })
     }
 

@@ -28,12 +28,12 @@
 //! })?;
 //! # Ok::<(), std::io::Error>(())
 //! ```
-#![deny(missing_docs, missing_debug_implementations)]
-#![warn(rust_2018_idioms, unreachable_pub)]
+#![doc(test(attr(deny(warnings))))]
 
 #[cfg(not(target_os = "linux"))]
 compile_error!("sockwq is Linux-only: it is built on epoll(7) and eventfd(2).");
 
+#[cfg(feature = "bench-internals")]
 #[doc(hidden)]
 pub mod ablation;
 mod async_fd;
@@ -48,6 +48,8 @@ mod state_tests;
 mod sync;
 mod sys;
 mod timers;
+// `SocketWq` is API only for the dispatch benchmark (`bench-internals`).
+#[cfg_attr(not(feature = "bench-internals"), allow(unreachable_pub))]
 mod wq;
 
 pub use async_fd::Async;
@@ -56,4 +58,5 @@ pub use interest::{Interest, Ready};
 pub use reactor::{Handle, Reactor, Registration, Stats};
 pub use source::{Readiness, ReadyEvent, Source};
 pub use timers::{TimerKey, Timers, Update};
+#[cfg(feature = "bench-internals")]
 pub use wq::SocketWq;

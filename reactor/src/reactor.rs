@@ -91,7 +91,7 @@ pub struct Stats {
 /// ```
 /// use std::io::Write;
 /// use std::os::unix::net::UnixStream;
-/// use sockwq_reactor::{Interest, Reactor};
+/// use sockwq_reactor::Reactor;
 ///
 /// let mut reactor = Reactor::new()?;
 /// let (a, mut b) = UnixStream::pair()?;

@@ -280,6 +280,7 @@ impl Source {
     /// futures may wait at once, from any tasks.
     ///
     /// ```no_run
+    /// # #[allow(dead_code)]
     /// # async fn f(source: &sockwq_reactor::Source) -> std::io::Result<()> {
     /// use sockwq_reactor::Interest;
     /// let ev = source.ready(Interest::READABLE | Interest::WRITABLE).await?;

@@ -194,6 +194,7 @@ unsafe impl Send for State {}
 unsafe impl Sync for State {}
 
 impl State {
+    #[cfg(any(test, feature = "bench-internals"))]
     pub(crate) fn new() -> State {
         State::with_ready(0)
     }

@@ -28,7 +28,6 @@
 //! [`JoinError`] and the worker goes on.
 //!
 //! ```
-//! use std::io::{Read, Write};
 //! use std::os::unix::net::UnixStream;
 //! use futures_util::io::{AsyncReadExt, AsyncWriteExt};
 //! use sockwq_reactor::Async;
@@ -56,8 +55,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
-#![deny(missing_docs, missing_debug_implementations)]
-#![warn(rust_2018_idioms, unreachable_pub)]
+#![doc(test(attr(deny(warnings))))]
 
 mod builder;
 mod context;

@@ -329,7 +329,7 @@ fn zero_period_panics() {
 }
 
 #[test]
-fn instant_parity_with_tokio() {
+fn instant_api_matches_tokio() {
     let a = Instant::now();
     let b = a + Duration::from_millis(3);
     assert_eq!(b - a, Duration::from_millis(3));
@@ -346,9 +346,6 @@ fn instant_parity_with_tokio() {
     c -= Duration::from_millis(500);
     assert_eq!(c - a, Duration::from_millis(500));
     assert!(a.checked_add(Duration::MAX).is_none());
-    // The same instant as tokio's, through std.
-    let t = tokio::time::Instant::from_std(b.into_std());
-    assert_eq!(Instant::from_std(t.into_std()), b);
 }
 
 #[test]

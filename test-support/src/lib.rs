@@ -48,13 +48,16 @@ pub fn pair() -> (UnixStream, UnixStream) {
 
 /// A reactor turned by its own thread (turns of up to `turn` each) until
 /// [`Driver::stop`], which hands the reactor back.
+#[derive(Debug)]
 pub struct Driver {
+    /// The reactor's handle, to register fds with it.
     pub handle: Handle,
     stop: Arc<AtomicBool>,
     thread: thread::JoinHandle<Reactor>,
 }
 
 impl Driver {
+    /// Starts a reactor on its own thread, turning with timeouts of `turn`.
     pub fn start(turn: Duration) -> Driver {
         let mut reactor = Reactor::new().unwrap();
         let handle = reactor.handle();
@@ -123,13 +126,15 @@ where
 }
 
 /// xorshift64*: fast, deterministic pseudo-random numbers.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Rng(u64);
 
 impl Rng {
+    /// A generator seeded with `seed` (any value, zero included).
     pub fn new(seed: u64) -> Rng {
         Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
+    /// The next 64 pseudo-random bits.
     pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
@@ -142,6 +147,7 @@ impl Rng {
     pub fn range(&mut self, lo: usize, hi: usize) -> usize {
         lo + (self.next_u64() % (hi - lo + 1) as u64) as usize
     }
+    /// Fills `buf` with pseudo-random bytes.
     pub fn fill(&mut self, buf: &mut [u8]) {
         let mut chunks = buf.chunks_exact_mut(8);
         for c in &mut chunks {
@@ -157,7 +163,9 @@ impl Rng {
 /// FNV-1a over a byte stream: the same value however the stream is chunked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Checksum {
+    /// The FNV-1a hash so far.
     pub hash: u64,
+    /// Bytes hashed so far.
     pub len: u64,
 }
 
@@ -171,6 +179,7 @@ impl Default for Checksum {
 }
 
 impl Checksum {
+    /// Hashes `bytes` into the checksum.
     pub fn update(&mut self, bytes: &[u8]) {
         let mut h = self.hash;
         for &b in bytes {

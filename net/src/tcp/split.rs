@@ -70,11 +70,10 @@ macro_rules! peek_methods {
             AsRef::<TcpStream>::as_ref(self).poll_peek(cx, buf)
         }
 
-        /// Attempts to receive data without removing it from the queue; see
-        /// [`TcpStream::poll_peek`].
-        #[cfg(not(feature = "tokio"))]
-        pub fn poll_peek(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-            AsRef::<TcpStream>::as_ref(self).poll_peek(cx, buf)
+        /// Attempts to receive data into a slice without removing it from
+        /// the queue; see [`TcpStream::poll_peek_slice`].
+        pub fn poll_peek_slice(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+            AsRef::<TcpStream>::as_ref(self).poll_peek_slice(cx, buf)
         }
 
         /// Receives data without removing it from the queue; see

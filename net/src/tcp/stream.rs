@@ -6,6 +6,8 @@ use std::net::{Shutdown, SocketAddr};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use sockwq_reactor::Ready;
+
 use super::socket::TcpSocket;
 use super::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 use crate::addr::{ToSocketAddrs, no_addresses, to_socket_addrs};
@@ -81,19 +83,20 @@ impl TcpStream {
         })
     }
 
-    /// Registers a socket created with `SOCK_NONBLOCK` (accepted with
-    /// `accept4`, or made by [`TcpSocket`]): no `fcntl` needed.
+    /// Registers a socket made by [`TcpSocket`] with `SOCK_NONBLOCK`: no
+    /// `fcntl` needed.
     pub(crate) fn new_nonblocking(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         Ok(TcpStream {
-            io: Evented::new_nonblocking(stream)?,
+            io: Evented::from_nonblocking(stream, Ready::EMPTY)?,
         })
     }
 
     /// Registers a socket just accepted with `accept4(SOCK_NONBLOCK)`,
-    /// assumed ready (see `Evented::new_accepted`).
+    /// assumed readable and writable, as tokio does (see
+    /// `Evented::from_nonblocking`).
     pub(crate) fn new_accepted(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         Ok(TcpStream {
-            io: Evented::new_accepted(stream)?,
+            io: Evented::from_nonblocking(stream, Ready::READABLE | Ready::WRITABLE)?,
         })
     }
 
@@ -151,13 +154,15 @@ impl TcpStream {
         self.io.poll_peek_read_buf(cx, buf)
     }
 
-    /// Attempts to receive data without removing it from the queue.
+    /// Attempts to receive data into a slice without removing it from the
+    /// queue: tokio's `poll_peek` (which this crate offers with the `tokio`
+    /// feature) for a plain `&mut [u8]`, with or without that feature.
     ///
-    /// On `Poll::Ready(Ok(n))`, `n` bytes were copied into `buf`; `0`
-    /// means end of stream. (With the `tokio` feature this takes a tokio
-    /// `ReadBuf`, as tokio's does.)
-    #[cfg(not(feature = "tokio"))]
-    pub fn poll_peek(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    /// On `Poll::Ready(Ok(n))`, `n` bytes were copied into the start of
+    /// `buf`; `0` means end of stream. On `Poll::Pending`, the waker is
+    /// woken when the socket is readable. Only the last task to call this
+    /// (or another read-side poll) is guaranteed a wakeup.
+    pub fn poll_peek_slice(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         self.io.poll_peek(cx, buf)
     }
 
@@ -175,10 +180,11 @@ impl TcpStream {
     }
 
     /// Shuts down the read, write, or both halves (`shutdown(2)`), without
-    /// waiting. The `AsyncWrite` `poll_shutdown`/`poll_close` shut down the
-    /// write half.
+    /// waiting; `NotConnected` (the peer reset the connection) is `Ok`, as in
+    /// tokio. The `AsyncWrite` `poll_shutdown`/`poll_close` of the stream and
+    /// its write halves shut down the write half through this.
     pub(crate) fn shutdown_std(&self, how: Shutdown) -> io::Result<()> {
-        self.io.get_ref().shutdown(how)
+        self.io.shutdown_stream(how)
     }
 
     /// Gets the value of `TCP_NODELAY`.

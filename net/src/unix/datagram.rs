@@ -3,11 +3,13 @@
 use std::fmt;
 use std::io;
 use std::net::Shutdown;
+use std::os::fd::OwnedFd;
 use std::os::unix::net;
 use std::path::Path;
 use std::task::{Context, Poll};
 
-use sockwq_reactor::Interest;
+use socket2::{Domain, Socket, Type};
+use sockwq_reactor::{Interest, Ready};
 
 use super::socketaddr::{self, SocketAddr};
 use crate::io::{Evented, as_uninit};
@@ -56,9 +58,19 @@ impl UnixDatagram {
     }
 
     /// Creates an unnamed pair of connected sockets.
+    ///
+    /// Both start ready to send, before the reactor has seen them, as in
+    /// tokio: their buffers are empty. They turn ready to receive once the
+    /// other sends.
     pub fn pair() -> io::Result<(UnixDatagram, UnixDatagram)> {
-        let (a, b) = net::UnixDatagram::pair()?;
-        Ok((UnixDatagram::new(a)?, UnixDatagram::new(b)?))
+        let (a, b) = Socket::pair(Domain::UNIX, Type::DGRAM.nonblocking().cloexec(), None)?;
+        let new = |sock: Socket| -> io::Result<UnixDatagram> {
+            let sock = net::UnixDatagram::from(OwnedFd::from(sock));
+            Ok(UnixDatagram {
+                io: Evented::from_nonblocking(sock, Ready::WRITABLE)?,
+            })
+        };
+        Ok((new(a)?, new(b)?))
     }
 
     /// Wraps a std socket (sets it non-blocking).

@@ -4,8 +4,9 @@ use std::fmt;
 use std::io;
 use std::os::unix::net;
 use std::path::Path;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
+use socket2::Socket;
 use sockwq_reactor::Interest;
 
 use super::socketaddr::{self, SocketAddr};
@@ -96,34 +97,32 @@ impl UnixListener {
     /// returned, never retried in a busy loop.
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
         let (stream, addr) = self.io.async_io(Interest::READABLE, || self.accept_now()).await?;
-        Ok((UnixStream::new(stream)?, SocketAddr(addr)))
+        Ok((UnixStream::new_accepted(stream)?, addr))
     }
 
     /// Polls to accept a connection; only the last task to poll is woken.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
-        match self.io.poll_io(cx, Interest::READABLE, || self.accept_now()) {
-            Poll::Ready(Ok((stream, addr))) => {
-                Poll::Ready(UnixStream::new(stream).map(|s| (s, SocketAddr(addr))))
-            }
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
-        }
+        let (stream, addr) = ready!(self.io.poll_io(cx, Interest::READABLE, || self.accept_now()))?;
+        Poll::Ready(UnixStream::new_accepted(stream).map(|s| (s, addr)))
     }
 }
 
 impl UnixListener {
-    /// One `accept4`; `EINTR` and `ECONNABORTED` (a client that gave up
-    /// while queued) are retried at once — each retry consumes the
-    /// interruption or the aborted connection, so this cannot spin.
-    fn accept_now(&self) -> io::Result<(net::UnixStream, net::SocketAddr)> {
+    /// One `accept4(SOCK_NONBLOCK | SOCK_CLOEXEC)`; `EINTR` and
+    /// `ECONNABORTED` (a client that gave up while queued) are retried at
+    /// once — each retry consumes the interruption or the aborted
+    /// connection, so this cannot spin.
+    fn accept_now(&self) -> io::Result<(Socket, SocketAddr)> {
+        let flags = libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
         loop {
-            match self.io.get_ref().accept() {
+            match self.io.sock_ref().accept4(flags) {
+                Ok((sock, addr)) => return Ok((sock, SocketAddr(socketaddr::from_sockaddr(&addr)?))),
                 Err(e)
                     if matches!(
                         e.kind(),
                         io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted
                     ) => {}
-                other => return other,
+                Err(e) => return Err(e),
             }
         }
     }

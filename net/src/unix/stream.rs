@@ -8,6 +8,7 @@ use std::os::unix::net;
 use std::path::Path;
 
 use socket2::{Domain, Socket, Type};
+use sockwq_reactor::Ready;
 
 use super::socketaddr::{self, SocketAddr};
 use super::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
@@ -50,6 +51,21 @@ impl UnixStream {
         })
     }
 
+    /// Wraps a socket just accepted with `accept4(SOCK_NONBLOCK)`, assumed
+    /// readable and writable, as tokio does (see
+    /// `Evented::from_nonblocking`).
+    pub(super) fn new_accepted(sock: Socket) -> io::Result<UnixStream> {
+        UnixStream::from_nonblocking(sock, Ready::READABLE | Ready::WRITABLE)
+    }
+
+    /// Wraps a socket created with `SOCK_NONBLOCK`, assuming `ready` (see
+    /// `Evented::from_nonblocking`).
+    pub(super) fn from_nonblocking(sock: impl Into<OwnedFd>, ready: Ready) -> io::Result<UnixStream> {
+        Ok(UnixStream {
+            io: Evented::from_nonblocking(net::UnixStream::from(sock.into()), ready)?,
+        })
+    }
+
     /// Connects to the socket named by `path`. A path starting with a NUL
     /// byte (`"\0name"`) names an abstract-namespace socket.
     ///
@@ -80,16 +96,22 @@ impl UnixStream {
             }
             Err(e) => return Err(e),
         }
-        let stream = UnixStream::new(net::UnixStream::from(OwnedFd::from(sock)))?;
+        let stream = UnixStream::from_nonblocking(sock, Ready::EMPTY)?;
         // As tokio: writable means the connect finished; SO_ERROR says how.
         stream.io.finish_connect().await?;
         Ok(stream)
     }
 
     /// Creates an unnamed pair of connected sockets.
+    ///
+    /// Both start writable, before the reactor has seen them, as in tokio:
+    /// their buffers are empty. They turn readable once the other writes.
     pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
-        let (a, b) = net::UnixStream::pair()?;
-        Ok((UnixStream::new(a)?, UnixStream::new(b)?))
+        let (a, b) = Socket::pair(Domain::UNIX, Type::STREAM.nonblocking().cloexec(), None)?;
+        Ok((
+            UnixStream::from_nonblocking(a, Ready::WRITABLE)?,
+            UnixStream::from_nonblocking(b, Ready::WRITABLE)?,
+        ))
     }
 
     /// Wraps a std `UnixStream` (sets it non-blocking, unlike tokio, which
@@ -146,8 +168,12 @@ impl UnixStream {
         split::split_owned(self)
     }
 
+    /// Shuts down the read, write, or both halves (`shutdown(2)`), without
+    /// waiting; `NotConnected` is `Ok`, as in tokio. The `AsyncWrite`
+    /// `poll_shutdown`/`poll_close` of the stream and its write halves shut
+    /// down the write half through this.
     pub(super) fn shutdown_std(&self, how: Shutdown) -> io::Result<()> {
-        self.io.get_ref().shutdown(how)
+        self.io.shutdown_stream(how)
     }
 }
 

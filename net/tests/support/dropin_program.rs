@@ -10,7 +10,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Interes
 use tokio::task::JoinHandle;
 
 /// A line server: answers each line upper-cased, "quit" ends the session.
-pub async fn start_server() -> io::Result<(SocketAddr, JoinHandle<io::Result<()>>)> {
+pub(crate) async fn start_server() -> io::Result<(SocketAddr, JoinHandle<io::Result<()>>)> {
     // The TcpSocket path, as a tokio server with options would do it.
     let socket = net::TcpSocket::new_v4()?;
     socket.set_reuseaddr(true)?;
@@ -44,7 +44,7 @@ async fn handle(mut socket: net::TcpStream) -> io::Result<()> {
 }
 
 /// Plain echo: `copy` on borrowed halves.
-pub async fn start_echo() -> io::Result<SocketAddr> {
+pub(crate) async fn start_echo() -> io::Result<SocketAddr> {
     let listener = net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {
@@ -187,7 +187,7 @@ async fn echo_clients(addr: SocketAddr) -> io::Result<usize> {
 }
 
 /// Runs the whole program; returns a transcript to compare across builds.
-pub async fn exercise() -> Vec<String> {
+pub(crate) async fn exercise() -> Vec<String> {
     let (addr, server) = start_server().await.unwrap();
     let mut t = lines_client(addr).await.unwrap();
     let echo = start_echo().await.unwrap();

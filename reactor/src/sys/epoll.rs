@@ -58,9 +58,9 @@ static NO_PWAIT2: AtomicBool = AtomicBool::new(false);
 impl Epoll {
     pub(crate) fn new() -> io::Result<Epoll> {
         // SAFETY: epoll_create1 takes only flags.
-        let fd = syscall!(epoll_create1(libc::EPOLL_CLOEXEC))?;
-        // SAFETY: `fd` was just returned by the kernel and is owned by no one else.
+        let fd = syscall!(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
         Ok(Epoll {
+            // SAFETY: `fd` was just returned by the kernel and is owned by no one else.
             fd: unsafe { OwnedFd::from_raw_fd(fd) },
         })
     }
@@ -70,19 +70,16 @@ impl Epoll {
         let mut ev = libc::epoll_event { events, u64: token };
         // SAFETY: `ev` is a valid epoll_event that lives across the call; the kernel
         // copies it. A bad `fd` yields EBADF, a duplicate EEXIST.
-        syscall!(epoll_ctl(self.fd.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev))?;
+        syscall!(unsafe { libc::epoll_ctl(self.fd.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev) })?;
         Ok(())
     }
 
     /// `EPOLL_CTL_DEL` of `fd`.
     pub(crate) fn delete(&self, fd: RawFd) -> io::Result<()> {
         // SAFETY: since Linux 2.6.9 the event pointer may be null for DEL.
-        syscall!(epoll_ctl(
-            self.fd.as_raw_fd(),
-            libc::EPOLL_CTL_DEL,
-            fd,
-            std::ptr::null_mut()
-        ))?;
+        syscall!(unsafe {
+            libc::epoll_ctl(self.fd.as_raw_fd(), libc::EPOLL_CTL_DEL, fd, std::ptr::null_mut())
+        })?;
         Ok(())
     }
 
@@ -146,7 +143,7 @@ impl Epoll {
                 Some(d) => d.as_nanos().div_ceil(1_000_000).min(libc::c_int::MAX as u128) as libc::c_int,
             };
             // SAFETY: `ptr` points to `max` writable epoll_events owned by `events`.
-            syscall!(epoll_wait(self.fd.as_raw_fd(), ptr, max, ms))? as usize
+            syscall!(unsafe { libc::epoll_wait(self.fd.as_raw_fd(), ptr, max, ms) })? as usize
         };
         events.len = n;
         Ok(())

@@ -18,9 +18,9 @@ pub(crate) struct EventFd {
 impl EventFd {
     pub(crate) fn new() -> io::Result<EventFd> {
         // SAFETY: eventfd takes an initial value and flags.
-        let fd = syscall!(eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK))?;
-        // SAFETY: `fd` was just returned by the kernel and is owned by no one else.
+        let fd = syscall!(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) })?;
         Ok(EventFd {
+            // SAFETY: `fd` was just returned by the kernel and is owned by no one else.
             fd: unsafe { OwnedFd::from_raw_fd(fd) },
         })
     }
@@ -30,11 +30,13 @@ impl EventFd {
         let one: u64 = 1;
         loop {
             // SAFETY: writes the 8 bytes of `one`, which lives across the call.
-            let r = syscall!(write(
-                self.fd.as_raw_fd(),
-                (&one as *const u64).cast(),
-                std::mem::size_of::<u64>()
-            ));
+            let r = syscall!(unsafe {
+                libc::write(
+                    self.fd.as_raw_fd(),
+                    (&one as *const u64).cast(),
+                    std::mem::size_of::<u64>(),
+                )
+            });
             match r {
                 Ok(_) => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.drain()?,
@@ -47,11 +49,13 @@ impl EventFd {
     fn drain(&self) -> io::Result<()> {
         let mut buf: u64 = 0;
         // SAFETY: reads at most 8 bytes into `buf`, which lives across the call.
-        match syscall!(read(
-            self.fd.as_raw_fd(),
-            (&mut buf as *mut u64).cast(),
-            std::mem::size_of::<u64>()
-        )) {
+        match syscall!(unsafe {
+            libc::read(
+                self.fd.as_raw_fd(),
+                (&mut buf as *mut u64).cast(),
+                std::mem::size_of::<u64>(),
+            )
+        }) {
             Ok(_) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
             Err(e) => Err(e),

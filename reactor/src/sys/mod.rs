@@ -12,12 +12,13 @@ use std::io;
 use std::os::fd::RawFd;
 
 /// Turns a libc return value of -1 into the thread's `errno` as an `io::Error`.
+///
+/// The call is written `syscall!(unsafe { libc::name(args) } })`: the `unsafe`
+/// block stays at the call site, where clippy's `undocumented_unsafe_blocks`
+/// requires the `// SAFETY:` comment that says why that call is sound.
 macro_rules! syscall {
-    ($fn:ident ( $($arg:expr),* $(,)? )) => {{
-        // SAFETY: the caller of the macro states why the call itself is sound
-        // (see the `// SAFETY:` comment at each use); reading errno is always safe.
-        #[allow(unused_unsafe)]
-        let res = unsafe { libc::$fn($($arg),*) };
+    ($call:expr) => {{
+        let res = $call;
         if res == -1 {
             Err(std::io::Error::last_os_error())
         } else {
@@ -30,10 +31,10 @@ pub(crate) use syscall;
 /// Puts `fd` into non-blocking mode (`O_NONBLOCK`), leaving its other status flags.
 pub(crate) fn set_nonblocking(fd: RawFd) -> io::Result<()> {
     // SAFETY: F_GETFL takes no pointer argument; a bad fd yields EBADF.
-    let flags = syscall!(fcntl(fd, libc::F_GETFL))?;
+    let flags = syscall!(unsafe { libc::fcntl(fd, libc::F_GETFL) })?;
     if flags & libc::O_NONBLOCK == 0 {
         // SAFETY: F_SETFL takes an int argument; a bad fd yields EBADF.
-        syscall!(fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK))?;
+        syscall!(unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) })?;
     }
     Ok(())
 }

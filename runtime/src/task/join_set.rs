@@ -257,7 +257,7 @@ impl<T> JoinSet<T> {
     /// `None` if no task has finished (or the set is empty).
     ///
     /// ```
-    /// use sockwq_runtime::{block_on, task::JoinSet, time};
+    /// use sockwq_runtime::{block_on, task::JoinSet};
     /// block_on(async {
     ///     let mut set = JoinSet::new();
     ///     set.spawn(std::future::pending::<()>());
