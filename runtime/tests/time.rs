@@ -213,6 +213,9 @@ fn missed_ticks_burst() {
     });
 }
 
+/// The tolerance below which a late tick is not "missed" (tokio's).
+const TOLERANCE: Duration = Duration::from_millis(5);
+
 /// Delay: the late tick is returned, then the schedule restarts one
 /// period after the late poll.
 #[test]
@@ -223,18 +226,21 @@ fn missed_ticks_delay() {
             let mut iv = time::interval_at(start, PERIOD);
             iv.set_missed_tick_behavior(time::MissedTickBehavior::Delay);
             assert_eq!(iv.tick().await, start);
+            let first_on_time = Instant::now() <= start + TOLERANCE;
             std::thread::sleep(BLOCKED);
             let before_late_poll = Instant::now();
-            assert_eq!(tick_now(&mut iv), Some(start + PERIOD));
+            let late = tick_now(&mut iv).expect("a missed tick is due");
             let after_late_poll = Instant::now();
+            assert!(late + TOLERANCE < before_late_poll);
+            if first_on_time {
+                assert_eq!(late, start + PERIOD);
+            }
             // Nothing else is due: the missed ticks are not replayed.
             assert_eq!(tick_now(&mut iv), None);
             let next = iv.tick().await;
             assert!(next >= before_late_poll + PERIOD, "{:?}", next - before_late_poll);
             assert!(next <= after_late_poll + PERIOD);
             assert!(Instant::now() >= next);
-            // And on from there.
-            assert_eq!(iv.tick().await, next + PERIOD);
         });
     });
 }
@@ -249,18 +255,24 @@ fn missed_ticks_skip() {
             let mut iv = time::interval_at(start, PERIOD);
             iv.set_missed_tick_behavior(time::MissedTickBehavior::Skip);
             assert_eq!(iv.tick().await, start);
+            let first_on_time = Instant::now() <= start + TOLERANCE;
             std::thread::sleep(BLOCKED);
             let before_late_poll = Instant::now();
-            assert_eq!(tick_now(&mut iv), Some(start + PERIOD));
+            let late = tick_now(&mut iv).expect("a missed tick is due");
+            let after_late_poll = Instant::now();
+            assert!(late + TOLERANCE < before_late_poll);
+            if first_on_time {
+                assert_eq!(late, start + PERIOD);
+            }
             assert_eq!(tick_now(&mut iv), None);
             let next = iv.tick().await;
-            // On the original grid, and the first grid point after the poll.
-            let since = next - start;
+            // On the schedule's grid, and the first grid point after the
+            // late poll.
+            let since = next - late;
             assert_eq!(since.as_nanos() % PERIOD.as_nanos(), 0, "{since:?} off the grid");
             assert!(next > before_late_poll);
-            assert!(next >= start + PERIOD * 4);
-            assert!(next - PERIOD <= Instant::now());
-            assert_eq!(iv.tick().await, next + PERIOD);
+            assert!(next - PERIOD <= after_late_poll);
+            assert!(Instant::now() >= next);
         });
     });
 }
@@ -278,7 +290,7 @@ fn a_slightly_late_tick_is_not_missed() {
             while Instant::now() < start {
                 std::thread::yield_now();
             }
-            if Instant::now() < start + Duration::from_millis(4) {
+            if Instant::now() < start + TOLERANCE - Duration::from_millis(1) {
                 assert_eq!(tick_now(&mut iv), Some(start));
                 assert_eq!(iv.tick().await, start + PERIOD);
             } else {
@@ -296,10 +308,10 @@ fn interval_resets() {
             assert_eq!(iv.period(), Duration::from_secs(3600));
             iv.tick().await;
 
-            iv.reset_immediately();
             let before = Instant::now();
+            iv.reset_immediately();
             let t = iv.tick().await;
-            assert!(t <= Instant::now() && t >= before - Duration::from_millis(1));
+            assert!(t >= before && t <= Instant::now());
 
             let before = Instant::now();
             iv.reset_after(Duration::from_millis(3));
