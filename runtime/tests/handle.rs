@@ -254,3 +254,12 @@ fn stats_read_concurrently_with_busy_workers() {
         }
     });
 }
+
+#[test]
+fn handle_and_stats_are_send_and_sync() {
+    fn send_sync<T: Send + Sync + Clone + std::fmt::Debug>() {}
+    send_sync::<Handle>();
+    send_sync::<RuntimeStats>();
+    send_sync::<sockwq_runtime::runtime::WorkerStats>();
+    send_sync::<sockwq_runtime::runtime::TryCurrentError>();
+}

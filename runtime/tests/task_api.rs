@@ -354,3 +354,14 @@ fn task_module_reexports() {
     });
     assert_eq!(v, 3);
 }
+
+#[test]
+fn handles_are_send() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<task::AbortHandle>();
+    send_sync::<task::Id>();
+    send_sync::<task::JoinError>();
+    send::<JoinSet<u32>>();
+    send::<task::JoinHandle<u32>>();
+}
