@@ -13,7 +13,7 @@ pub use sockwq_net as net;
 pub use sockwq_runtime::{
     Builder, JoinError, JoinHandle, Runtime, block_on, spawn, spawn_blocking, spawn_local,
 };
-pub use sockwq_runtime::{signal, time};
+pub use sockwq_runtime::{runtime, signal, task, time};
 
 #[cfg(feature = "macros")]
 pub use sockwq_macros::{main, test};

@@ -47,14 +47,16 @@ mod state;
 mod state_tests;
 mod sync;
 mod sys;
+mod timers;
 // `SocketWq` is API only for the dispatch benchmark (`bench-internals`).
 #[cfg_attr(not(feature = "bench-internals"), allow(unreachable_pub))]
 mod wq;
 
 pub use async_fd::Async;
-pub use current::EnterGuard;
+pub use current::{EnterGuard, GlobalTimers};
 pub use interest::{Interest, Ready};
 pub use reactor::{Handle, Reactor, Registration, Stats};
 pub use source::{Readiness, ReadyEvent, Source};
+pub use timers::{TimerKey, Timers, Update};
 #[cfg(feature = "bench-internals")]
 pub use wq::SocketWq;

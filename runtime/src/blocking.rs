@@ -86,6 +86,11 @@ fn current() -> Arc<Pool> {
     if let Some(p) = CURRENT.try_with(|c| c.borrow().clone()).ok().flatten() {
         return p;
     }
+    global()
+}
+
+/// The process-wide pool, started on first use.
+pub(crate) fn global() -> Arc<Pool> {
     GLOBAL
         .get_or_init(|| {
             Pool::new(Config {

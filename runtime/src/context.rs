@@ -1,54 +1,88 @@
 //! What this thread is running: the [`Core`] (if this thread is a worker
-//! or inside `block_on`) and where [`spawn`](crate::spawn) sends tasks.
+//! or inside `block_on`), where [`spawn`](crate::spawn) sends tasks, and
+//! which runtime [`Handle::current`](crate::runtime::Handle::current)
+//! returns.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::core::{Core, Remote};
-use crate::runtime::Workers;
+use crate::runtime::{Handle, Workers};
 
 /// Where `spawn` puts a `Send` task.
 #[derive(Clone)]
 pub(crate) enum Spawner {
     /// On this thread's own core (a worker, or a free `block_on`).
     Core(Arc<Remote>),
-    /// On a runtime's workers, round-robin (inside `Runtime::block_on`).
+    /// On a runtime's workers, round-robin (inside `Runtime::block_on`,
+    /// or with a `runtime::Handle` entered).
     Workers(Arc<Workers>),
 }
 
 thread_local! {
     static CORE: RefCell<Option<Rc<Core>>> = const { RefCell::new(None) };
     static SPAWNER: RefCell<Option<Spawner>> = const { RefCell::new(None) };
+    static RUNTIME: RefCell<Option<Handle>> = const { RefCell::new(None) };
 }
 
-/// Makes `core` this thread's core (and its reactor the current one, so
-/// that sockets created here register with it) until dropped.
+/// Makes a core (optionally), a spawner and a runtime current on this
+/// thread, and a reactor the one new sockets join, until dropped; then
+/// restores what was current before.
 pub(crate) struct Entered {
+    core: bool,
+    prev_spawner: Option<Spawner>,
+    prev_runtime: Option<Handle>,
     _reactor: sockwq_reactor::EnterGuard,
 }
 
 impl Drop for Entered {
     fn drop(&mut self) {
-        let _ = CORE.try_with(|c| c.borrow_mut().take());
-        let _ = SPAWNER.try_with(|s| s.borrow_mut().take());
+        if self.core {
+            let _ = CORE.try_with(|c| c.borrow_mut().take());
+        }
+        let prev = self.prev_spawner.take();
+        let _ = SPAWNER.try_with(|s| *s.borrow_mut() = prev);
+        let prev = self.prev_runtime.take();
+        let _ = RUNTIME.try_with(|r| *r.borrow_mut() = prev);
     }
 }
 
-/// Enters `core`. Panics if this thread already runs a core: blocking a
-/// worker (or a `block_on`) on a nested `block_on` would stall every task
-/// queued behind it.
-pub(crate) fn enter(core: Rc<Core>, spawner: Spawner) -> Entered {
+/// Enters `core`, whose thread this is; sockets created meanwhile join
+/// `sockets` (the core's own reactor, or one of its runtime's workers').
+/// Panics if this thread already runs a core: blocking a worker (or a
+/// `block_on`) on a nested `block_on` would stall every task queued
+/// behind it.
+pub(crate) fn enter(
+    core: Rc<Core>,
+    spawner: Spawner,
+    runtime: Handle,
+    sockets: &sockwq_reactor::Handle,
+) -> Entered {
     if has_core() {
         panic!(
             "sockwq: cannot start a runtime (block_on) from within a runtime: \
              the thread is already driving tasks; `.await` the future instead"
         );
     }
-    let reactor = core.reactor_handle().enter();
+    let mut entered = enter_runtime(spawner, runtime, sockets);
     CORE.with(|c| *c.borrow_mut() = Some(core));
-    SPAWNER.with(|s| *s.borrow_mut() = Some(spawner));
-    Entered { _reactor: reactor }
+    entered.core = true;
+    entered
+}
+
+/// Makes `runtime` current (spawns go to `spawner`, sockets join
+/// `sockets`) without a core: `runtime::Handle::enter`.
+pub(crate) fn enter_runtime(spawner: Spawner, runtime: Handle, sockets: &sockwq_reactor::Handle) -> Entered {
+    let reactor = sockets.enter();
+    let prev_spawner = SPAWNER.with(|s| s.borrow_mut().replace(spawner));
+    let prev_runtime = RUNTIME.with(|r| r.borrow_mut().replace(runtime));
+    Entered {
+        core: false,
+        prev_spawner,
+        prev_runtime,
+        _reactor: reactor,
+    }
 }
 
 /// Whether this thread runs a core.
@@ -64,4 +98,14 @@ pub(crate) fn with_core<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
 /// This thread's spawner, if any.
 pub(crate) fn spawner() -> Option<Spawner> {
     SPAWNER.try_with(|s| s.borrow().clone()).ok().flatten()
+}
+
+/// The runtime current on this thread: `Err(true)` if there is none,
+/// `Err(false)` if the thread-local is already destroyed.
+pub(crate) fn runtime() -> Result<Handle, bool> {
+    match RUNTIME.try_with(|r| r.borrow().clone()) {
+        Ok(Some(h)) => Ok(h),
+        Ok(None) => Err(true),
+        Err(_) => Err(false),
+    }
 }

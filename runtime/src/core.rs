@@ -43,12 +43,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
-use concurrent_queue::{ConcurrentQueue, PushError};
 use slab::Slab;
 
 use crate::context;
-use crate::time::timers::Timers;
-use sockwq_reactor::{Handle, Reactor};
+use crate::injector::Injector;
+use crate::stats::{StatsCell, WorkerStats};
+use sockwq_reactor::{Handle, Reactor, Timers};
 
 pub(crate) type Runnable = async_task::Runnable;
 
@@ -63,24 +63,38 @@ static NEXT_CORE_ID: AtomicUsize = AtomicUsize::new(1);
 pub(crate) struct Remote {
     /// Unique among cores, for "is this my core?" checks.
     pub(crate) id: usize,
-    injector: ConcurrentQueue<Runnable>,
+    injector: Injector,
     /// True while the core is in (or about to enter) a blocking
     /// `epoll_wait`: only then does a remote schedule write the eventfd.
     parked: AtomicBool,
     /// Set by the runtime to make the core's loop return.
     shutdown: AtomicBool,
     handle: Handle,
+    /// The core's counters as of its last turn (its own cache line).
+    stats: StatsCell,
 }
 
 impl Remote {
     pub(crate) fn new(handle: Handle) -> Arc<Remote> {
         Arc::new(Remote {
             id: NEXT_CORE_ID.fetch_add(1, Ordering::Relaxed),
-            injector: ConcurrentQueue::unbounded(),
+            injector: Injector::new(),
             parked: AtomicBool::new(false),
             shutdown: AtomicBool::new(false),
             handle,
+            stats: StatsCell::default(),
         })
+    }
+
+    /// The core's reactor: sockets created in its runtime's `block_on`
+    /// register here (see `Workers::sockets_reactor`).
+    pub(crate) fn reactor(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// The core's counters as of its last reactor turn.
+    pub(crate) fn stats(&self) -> WorkerStats {
+        self.stats.read()
     }
 
     /// The schedule function of every task of this core: a wake on the
@@ -104,7 +118,7 @@ impl Remote {
             // The core has shut down: every task it ran is closed, so only a
             // task spawned onto it after that gets here. Drop it (that drops
             // the future) unless it must be dropped on its own thread.
-            Err(PushError::Closed(r)) | Err(PushError::Full(r)) => {
+            Err(r) => {
                 if local_task {
                     std::mem::forget(r);
                 } else {
@@ -183,6 +197,13 @@ pub(crate) struct Core {
     event_interval: u32,
     /// Set while the core is cancelling its tasks.
     closing: Cell<bool>,
+    /// Wakers of tasks that called `yield_now`: woken after the next
+    /// reactor turn, so a yielding task lets IO in first.
+    deferred: RefCell<Vec<Waker>>,
+    /// Counters only this thread touches, published at each turn.
+    spawned: Cell<u64>,
+    polled: Cell<u64>,
+    budget_yields: Cell<u64>,
 }
 
 impl Core {
@@ -195,6 +216,10 @@ impl Core {
             timers: RefCell::new(Timers::new()),
             event_interval: event_interval.max(1),
             closing: Cell::new(false),
+            deferred: RefCell::new(Vec::new()),
+            spawned: Cell::new(0),
+            polled: Cell::new(0),
+            budget_yields: Cell::new(0),
         }
     }
 
@@ -204,7 +229,13 @@ impl Core {
 
     /// Records a task polled for the first time; returns its key.
     pub(crate) fn register_active(&self, waker: &Waker) -> usize {
+        self.spawned.set(self.spawned.get() + 1);
         self.active.borrow_mut().insert(waker.clone())
+    }
+
+    /// Wakes `waker` after the next reactor turn (`yield_now`).
+    pub(crate) fn defer(&self, waker: &Waker) {
+        self.deferred.borrow_mut().push(waker.clone());
     }
 
     /// Forgets a task whose future is being dropped.
@@ -240,11 +271,18 @@ impl Core {
                 // Out of budget: look at IO without blocking (timers are
                 // fired at the top of `run_tasks`), then go on. An always
                 // ready task or main future cannot starve sockets.
+                self.budget_yields.set(self.budget_yields.get() + 1);
                 self.turn(Some(Duration::ZERO));
                 polls = 0;
                 continue;
             }
             if main.woken.load(Ordering::Acquire) || !self.local.borrow().is_empty() {
+                continue;
+            }
+            if !self.deferred.borrow().is_empty() {
+                // Tasks yielded: look at IO (without sleeping), then run them.
+                self.turn(Some(Duration::ZERO));
+                polls = 0;
                 continue;
             }
             self.park(&main);
@@ -256,17 +294,14 @@ impl Core {
     /// runs them until the queue is empty or `polls` reaches the budget.
     fn run_tasks(&self, polls: &mut u32) {
         self.fire_timers();
-        // A bounded drain: a fast producer cannot keep us here.
-        for _ in 0..self.remote.injector.len() {
-            match self.remote.injector.pop() {
-                Ok(r) => self.local.borrow_mut().push_back(r),
-                Err(_) => break,
-            }
-        }
+        self.remote
+            .injector
+            .drain(|r| self.local.borrow_mut().push_back(r));
         while *polls < self.event_interval {
             let next = self.local.borrow_mut().pop_front();
             let Some(runnable) = next else { return };
             *polls += 1;
+            self.polled.set(self.polled.get() + 1);
             // The task future catches its own panics; this guards against a
             // panic while dropping one, which must not take the worker down.
             if catch_unwind(AssertUnwindSafe(|| runnable.run())).is_err() {
@@ -316,12 +351,37 @@ impl Core {
     }
 
     fn turn(&self, timeout: Option<Duration>) {
+        self.publish_stats();
         let res = self.reactor.borrow_mut().turn(timeout);
         if let Err(e) = res {
             // Only a broken epoll fd fails here; do not spin on it.
             tracing::error!(error = %e, "sockwq runtime: reactor turn failed");
             std::thread::sleep(Duration::from_millis(1));
         }
+        if !self.deferred.borrow().is_empty() {
+            // Taken out first: no borrow is held while a waker runs.
+            let mut deferred = std::mem::take(&mut *self.deferred.borrow_mut());
+            for w in deferred.drain(..) {
+                w.wake();
+            }
+            // Keep the allocation for the next yields.
+            let mut d = self.deferred.borrow_mut();
+            if d.is_empty() {
+                *d = deferred;
+            }
+        }
+    }
+
+    /// Copies this core's counters, and its reactor's, where other threads
+    /// can read them (see `stats.rs`): once per turn, not per event.
+    fn publish_stats(&self) {
+        self.remote.stats.publish(WorkerStats {
+            reactor: self.reactor.borrow().stats(),
+            tasks_alive: self.active.borrow().len() as u64,
+            tasks_spawned: self.spawned.get(),
+            tasks_polled: self.polled.get(),
+            budget_yields: self.budget_yields.get(),
+        });
     }
 
     /// Cancels every task of this core: drops their futures here, on
@@ -355,10 +415,13 @@ impl Core {
                 "sockwq: tasks left at shutdown"
             );
         }
-        // Pending timers only hold wakers of cancelled tasks.
-        // (Taken out first: dropping a waker must not find them borrowed.)
+        // Pending timers and yielded tasks only hold wakers of cancelled
+        // tasks. (Taken out first: dropping a waker must not find them
+        // borrowed.)
         let timers = std::mem::take(&mut *self.timers.borrow_mut());
         drop(timers);
+        let deferred = std::mem::take(&mut *self.deferred.borrow_mut());
+        drop(deferred);
         // The cancelled tasks' sockets were deregistered into the reactor's
         // grace-period list, which a turn empties. Empty it now: those
         // sources may hold wakers of tasks, whose schedule functions hold
@@ -370,7 +433,7 @@ impl Core {
     fn drain_queues(&self) {
         loop {
             let next = self.local.borrow_mut().pop_front();
-            let next = next.or_else(|| self.remote.injector.pop().ok());
+            let next = next.or_else(|| self.remote.injector.pop());
             let Some(r) = next else { break };
             if catch_unwind(AssertUnwindSafe(|| drop(r))).is_err() {
                 tracing::error!("sockwq: a task panicked while being dropped at shutdown");

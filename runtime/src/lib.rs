@@ -8,17 +8,23 @@
 //!   its reactor's `epoll_wait` and nowhere else; another thread wakes it
 //!   by pushing onto its lock-free injection queue and writing its eventfd
 //!   only if it is parked (see `core.rs` for why no wake is lost).
-//! * [`spawn`], [`spawn_local`], [`JoinHandle`], [`JoinError`].
+//! * [`spawn`], [`spawn_local`], [`JoinHandle`], [`JoinError`], and the
+//!   rest of [`task`] (`JoinSet`, `AbortHandle`, `yield_now`, task ids).
 //! * [`spawn_blocking`]: blocking work on a bounded pool of threads (a
 //!   runtime's own, or a process-wide one).
-//! * [`time`]: `sleep`, `sleep_until`, `timeout`, `interval`.
+//! * [`runtime`]: [`runtime::Handle`] (spawn, block on, enter from any
+//!   thread) and [`RuntimeStats`](runtime::RuntimeStats).
+//! * [`time`]: `sleep`, `timeout`, `interval` and the rest of tokio's
+//!   `time` API; its timers work under any executor.
 //! * [`signal`]: `ctrl_c` and `unix::signal`, on one process-wide signalfd
 //!   with a lock-free fan-out to every listener.
 //!
 //! Tasks never migrate between workers, and a socket registers with the
 //! reactor of the worker it is created on, so in steady state a socket's
 //! events are dispatched, and its task woken and polled, all on one thread
-//! with nothing shared to bounce.
+//! with nothing shared to bounce. A socket created in
+//! [`Runtime::block_on`] registers with a worker's reactor too, so it
+//! belongs to the runtime and outlives the call (see [`runtime`]).
 //!
 //! A worker turns its reactor without blocking after every 61 task polls
 //! (the cooperative budget, [`Builder::event_interval`]), so a task that is
@@ -59,9 +65,12 @@ mod blocking;
 mod builder;
 mod context;
 mod core;
-mod runtime;
+mod handle;
+mod injector;
+pub mod runtime;
 pub mod signal;
-mod task;
+mod stats;
+pub mod task;
 pub mod time;
 
 use std::future::Future;
@@ -96,7 +105,7 @@ use context::Spawner;
 /// ```
 #[track_caller]
 pub fn block_on<F: Future>(future: F) -> F::Output {
-    runtime::block_on_with(future, None, core::DEFAULT_EVENT_INTERVAL, 1024)
+    runtime::block_on_with(future, None)
 }
 
 /// Spawns a task on the current runtime and returns its [`JoinHandle`].

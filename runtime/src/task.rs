@@ -1,16 +1,47 @@
-//! Tasks: the future wrapper every spawned future runs in, [`JoinHandle`]
-//! and [`JoinError`].
+//! Tasks, as `tokio::task`: [`spawn`], [`spawn_local`], [`JoinHandle`],
+//! [`JoinError`], [`JoinSet`], [`AbortHandle`], [`yield_now`], and task
+//! [`Id`]s ([`id`], [`try_id`]).
+//!
+//! A task is a future the runtime polls on one core (a worker, or a
+//! `block_on` thread) until it completes. It never moves to another core:
+//! a `Send` task spawned from a worker stays on that worker, and one
+//! spawned from elsewhere is given to a worker round-robin.
+//!
+//! ```
+//! use sockwq_runtime::{block_on, task};
+//! block_on(async {
+//!     let mut set = task::JoinSet::new();
+//!     for i in 0..4u32 {
+//!         set.spawn(async move {
+//!             task::yield_now().await;
+//!             i * 10
+//!         });
+//!     }
+//!     let mut sum = 0;
+//!     while let Some(r) = set.join_next().await {
+//!         sum += r.unwrap();
+//!     }
+//!     assert_eq!(sum, 60);
+//! });
+//! ```
+//!
+//! # Inside
 //!
 //! A task's cell (state word, refcount, future, output, schedule
 //! function) is an `async-task` task: one allocation per spawn, a waker
 //! that is the task pointer itself, and no lock anywhere. The wrapper
-//! ([`TaskFuture`]) adds what a runtime needs around the user's future:
-//! panic capture, abort, and membership in its core's set of live tasks
-//! (which shutdown cancels).
+//! (`TaskFuture`) adds what a runtime needs around the user's future:
+//! panic capture, abort, the task id while it runs, and membership in its
+//! core's set of live tasks (which shutdown cancels).
+
+mod id;
+mod join_set;
+mod yield_now;
 
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,10 +54,19 @@ use futures_util::task::AtomicWaker;
 use crate::context;
 use crate::core::Remote;
 
-/// Shared by a task and its [`JoinHandle`]: the abort request.
-#[derive(Default)]
+pub use crate::{spawn, spawn_local};
+pub use id::{Id, id, try_id};
+pub use join_set::JoinSet;
+pub use yield_now::yield_now;
+
+/// Shared by a task and its [`JoinHandle`] / [`AbortHandle`]s: its id,
+/// the abort request, and whether its future is gone.
 struct AbortState {
+    id: Id,
     aborted: AtomicBool,
+    /// Set when the task's future has been dropped (it completed,
+    /// panicked, or was cancelled).
+    finished: AtomicBool,
     /// The task's waker, registered at its first poll (an async-task
     /// waker is the task itself, so one registration is enough).
     waker: AtomicWaker,
@@ -35,7 +75,8 @@ struct AbortState {
 /// The future a task cell holds: the user's future plus panic capture,
 /// abort, and registration with the core that polls it.
 struct TaskFuture<F> {
-    future: F,
+    /// Dropped by hand in `Drop`, with the task id current.
+    future: ManuallyDrop<F>,
     abort: Arc<AbortState>,
     /// (core id, key in the core's active set) once polled.
     active: Option<(usize, usize)>,
@@ -56,21 +97,33 @@ impl<F: Future> Future for TaskFuture<F> {
         // Pairs with `JoinHandle::abort`: the waker was registered above
         // before this load, and AtomicWaker orders register/wake so that
         // either we see the flag or `abort` sees our waker.
+        let id = this.abort.id;
         if this.abort.aborted.load(Ordering::Acquire) {
-            return Poll::Ready(Err(JoinError::cancelled()));
+            return Poll::Ready(Err(JoinError::cancelled(id)));
         }
-        // SAFETY: see above; `future` is not moved.
-        let future = unsafe { Pin::new_unchecked(&mut this.future) };
+        // SAFETY: see above; `future` is not moved (`ManuallyDrop` is
+        // `repr(transparent)` and only dropped in place).
+        let future = unsafe { Pin::new_unchecked(&mut *this.future) };
+        let _current = id::enter(id);
         match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
             Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
             Ok(Poll::Pending) => Poll::Pending,
-            Err(payload) => Poll::Ready(Err(JoinError::panic(payload))),
+            Err(payload) => Poll::Ready(Err(JoinError::panic(payload, id))),
         }
     }
 }
 
 impl<F> Drop for TaskFuture<F> {
     fn drop(&mut self) {
+        {
+            // The user's future sees its task id while it is dropped too.
+            let _current = id::enter(self.abort.id);
+            // SAFETY: dropped once, here, in place (a pinned future may be
+            // dropped where it is); the field is not used afterwards.
+            unsafe { ManuallyDrop::drop(&mut self.future) };
+        }
+        // Release: whoever sees `finished` sees the future's drop done.
+        self.abort.finished.store(true, Ordering::Release);
         // Break the cycle task -> future -> AbortState -> waker -> task
         // (the join handle may still hold the AbortState).
         drop(self.abort.waker.take());
@@ -126,9 +179,14 @@ where
 
 /// Wraps `future` with its abort state (and panic catching).
 fn task_future<F: Future>(future: F) -> (TaskFuture<F>, Arc<AbortState>) {
-    let abort = Arc::new(AbortState::default());
+    let abort = Arc::new(AbortState {
+        id: Id::next(),
+        aborted: AtomicBool::new(false),
+        finished: AtomicBool::new(false),
+        waker: AtomicWaker::new(),
+    });
     let future = TaskFuture {
-        future,
+        future: ManuallyDrop::new(future),
         abort: abort.clone(),
         active: None,
     };
@@ -182,8 +240,39 @@ impl<T> JoinHandle<T> {
     /// });
     /// ```
     pub fn abort(&self) {
-        self.abort.aborted.store(true, Ordering::Release);
-        self.abort.waker.wake();
+        self.abort.abort();
+    }
+
+    /// An [`AbortHandle`] of the task: it can abort it, but not await it.
+    ///
+    /// ```
+    /// use sockwq_runtime::{block_on, spawn};
+    /// block_on(async {
+    ///     let h = spawn(std::future::pending::<()>());
+    ///     let abort = h.abort_handle();
+    ///     assert_eq!(abort.id(), h.id());
+    ///     abort.abort();
+    ///     assert!(h.await.unwrap_err().is_cancelled());
+    /// });
+    /// ```
+    pub fn abort_handle(&self) -> AbortHandle {
+        AbortHandle {
+            state: self.abort.clone(),
+        }
+    }
+
+    /// The task's [`Id`].
+    ///
+    /// ```
+    /// use sockwq_runtime::{block_on, spawn, task};
+    /// block_on(async {
+    ///     let h = spawn(async { task::id() });
+    ///     let id = h.id();
+    ///     assert_eq!(h.await.unwrap(), id);
+    /// });
+    /// ```
+    pub fn id(&self) -> Id {
+        self.abort.id
     }
 
     /// Whether the task has finished (completed, panicked or cancelled).
@@ -215,7 +304,8 @@ impl<T> Future for JoinHandle<T> {
                 self.task = None;
                 // `None`: the runtime dropped the task without running it to
                 // the end (it shut down).
-                Poll::Ready(out.unwrap_or_else(|| Err(JoinError::cancelled())))
+                let id = self.abort.id;
+                Poll::Ready(out.unwrap_or_else(|| Err(JoinError::cancelled(id))))
             }
             Poll::Pending => Poll::Pending,
         }
@@ -233,6 +323,74 @@ impl<T> Drop for JoinHandle<T> {
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JoinHandle")
+            .field("id", &self.abort.id)
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+impl AbortState {
+    fn abort(&self) {
+        // Release, and the wake after it: the task's next poll (which the
+        // wake schedules) sees the flag; see `TaskFuture::poll`.
+        self.aborted.store(true, Ordering::Release);
+        self.waker.wake();
+    }
+}
+
+/// Aborts a task without owning its output, as `tokio::task::AbortHandle`.
+/// Cloneable, `Send + Sync`; dropping it does nothing to the task.
+///
+/// ```
+/// use sockwq_runtime::{block_on, spawn};
+/// block_on(async {
+///     let h = spawn(std::future::pending::<()>());
+///     let abort = h.abort_handle();
+///     std::thread::spawn(move || abort.abort()).join().unwrap();
+///     assert!(h.await.unwrap_err().is_cancelled());
+/// });
+/// ```
+#[derive(Clone)]
+pub struct AbortHandle {
+    state: Arc<AbortState>,
+}
+
+impl AbortHandle {
+    /// Cancels the task, as [`JoinHandle::abort`]: its future is dropped
+    /// on its core at its next poll, which this schedules. A task that
+    /// already finished is not affected.
+    pub fn abort(&self) {
+        self.state.abort();
+    }
+
+    /// Whether the task's future is gone: it completed, panicked or was
+    /// cancelled. (Its output is stored an instant after, so a
+    /// [`JoinHandle`] may still be pending for that instant.)
+    ///
+    /// ```
+    /// use sockwq_runtime::{block_on, spawn};
+    /// block_on(async {
+    ///     let h = spawn(async {});
+    ///     let abort = h.abort_handle();
+    ///     h.await.unwrap();
+    ///     assert!(abort.is_finished());
+    /// });
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        // Acquire: pairs with the store after the future's drop.
+        self.state.finished.load(Ordering::Acquire)
+    }
+
+    /// The task's [`Id`].
+    pub fn id(&self) -> Id {
+        self.state.id
+    }
+}
+
+impl fmt::Debug for AbortHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AbortHandle")
+            .field("id", &self.state.id)
             .field("finished", &self.is_finished())
             .finish()
     }
@@ -251,6 +409,7 @@ impl<T> fmt::Debug for JoinHandle<T> {
 /// ```
 pub struct JoinError {
     repr: Repr,
+    id: Id,
 }
 
 enum Repr {
@@ -261,16 +420,32 @@ enum Repr {
 }
 
 impl JoinError {
-    pub(crate) fn cancelled() -> JoinError {
+    pub(crate) fn cancelled(id: Id) -> JoinError {
         JoinError {
             repr: Repr::Cancelled,
+            id,
         }
     }
 
-    fn panic(payload: Box<dyn Any + Send + 'static>) -> JoinError {
+    fn panic(payload: Box<dyn Any + Send + 'static>, id: Id) -> JoinError {
         JoinError {
             repr: Repr::Panic(Mutex::new(payload)),
+            id,
         }
+    }
+
+    /// The [`Id`] of the task that failed.
+    ///
+    /// ```
+    /// use sockwq_runtime::{block_on, spawn};
+    /// block_on(async {
+    ///     let h = spawn(async { panic!() });
+    ///     let id = h.id();
+    ///     assert_eq!(h.await.unwrap_err().id(), id);
+    /// });
+    /// ```
+    pub fn id(&self) -> Id {
+        self.id
     }
 
     /// Whether the task was cancelled.
@@ -350,10 +525,10 @@ impl JoinError {
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
-            Repr::Cancelled => f.write_str("task was cancelled"),
+            Repr::Cancelled => write!(f, "task {} was cancelled", self.id),
             Repr::Panic(_) => match self.panic_message() {
-                Some(m) => write!(f, "task panicked with message {m:?}"),
-                None => f.write_str("task panicked"),
+                Some(m) => write!(f, "task {} panicked with message {m:?}", self.id),
+                None => write!(f, "task {} panicked", self.id),
             },
         }
     }
@@ -362,8 +537,8 @@ impl fmt::Display for JoinError {
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
-            Repr::Cancelled => f.write_str("JoinError::Cancelled"),
-            Repr::Panic(_) => write!(f, "JoinError::Panic({:?})", self.panic_message()),
+            Repr::Cancelled => write!(f, "JoinError::Cancelled({:?})", self.id),
+            Repr::Panic(_) => write!(f, "JoinError::Panic({:?}, {:?})", self.id, self.panic_message()),
         }
     }
 }

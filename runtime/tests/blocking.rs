@@ -75,9 +75,15 @@ fn a_blocking_task_does_not_block_the_worker() {
 #[test]
 fn a_panic_becomes_a_join_error() {
     with_watchdog(10, || {
-        let err = block_on(spawn_blocking(|| -> u32 { panic!("blocking boom") })).unwrap_err();
+        let handle = spawn_blocking(|| -> u32 { panic!("blocking boom") });
+        let id = handle.id();
+        let err = block_on(handle).unwrap_err();
         assert!(err.is_panic());
-        assert_eq!(err.to_string(), r#"task panicked with message "blocking boom""#);
+        assert_eq!(err.id(), id);
+        assert_eq!(
+            err.to_string(),
+            format!(r#"task {id} panicked with message "blocking boom""#)
+        );
         // The thread survived and runs the next task.
         assert_eq!(block_on(spawn_blocking(|| 5)).unwrap(), 5);
     });

@@ -5,9 +5,10 @@ use sockwq_test_support as support;
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::StreamExt;
+use sockwq_runtime::time::Instant;
 use sockwq_runtime::{Runtime, block_on, spawn, spawn_local, time};
 
 use support::with_watchdog;
@@ -169,14 +170,249 @@ fn dropped_and_reset_sleeps() {
     });
 }
 
+/// Polls `f` once with a no-op waker.
+fn poll_once<F: std::future::Future + Unpin>(f: &mut F) -> std::task::Poll<F::Output> {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    std::pin::Pin::new(f).poll(&mut cx)
+}
+
+/// Polls the interval once: `Some(tick)` if a tick is due now.
+fn tick_now(iv: &mut time::Interval) -> Option<Instant> {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match iv.poll_tick(&mut cx) {
+        std::task::Poll::Ready(t) => Some(t),
+        std::task::Poll::Pending => None,
+    }
+}
+
+const PERIOD: Duration = Duration::from_millis(20);
+/// How long the thread is blocked to miss ticks: 3.5 periods.
+const BLOCKED: Duration = Duration::from_millis(70);
+
+/// Burst: the missed ticks come at once, each with its scheduled instant,
+/// and the schedule does not move.
 #[test]
-fn sleep_outside_a_runtime_panics() {
-    let r = std::panic::catch_unwind(|| futures::executor::block_on(time::sleep(Duration::from_millis(1))));
-    let msg = r
-        .unwrap_err()
-        .downcast_ref::<&str>()
-        .copied()
-        .unwrap_or_default()
-        .to_owned();
-    assert!(msg.contains("outside a sockwq runtime"), "{msg}");
+fn missed_ticks_burst() {
+    with_watchdog(10, || {
+        block_on(async {
+            let start = Instant::now();
+            let mut iv = time::interval_at(start, PERIOD);
+            assert_eq!(iv.missed_tick_behavior(), time::MissedTickBehavior::Burst);
+            assert_eq!(iv.tick().await, start);
+            std::thread::sleep(BLOCKED);
+            // Due now, without waiting: start+1, +2, +3 periods.
+            for k in 1..=3 {
+                assert_eq!(tick_now(&mut iv), Some(start + PERIOD * k), "tick {k}");
+            }
+            // The fourth is on the original schedule, never early.
+            let t4 = iv.tick().await;
+            assert_eq!(t4, start + PERIOD * 4);
+            assert!(Instant::now() >= t4);
+            assert_eq!(iv.tick().await, start + PERIOD * 5);
+        });
+    });
+}
+
+/// The tolerance below which a late tick is not "missed" (tokio's).
+const TOLERANCE: Duration = Duration::from_millis(5);
+
+/// Delay: the late tick is returned, then the schedule restarts one
+/// period after the late poll.
+#[test]
+fn missed_ticks_delay() {
+    with_watchdog(10, || {
+        block_on(async {
+            let start = Instant::now();
+            let mut iv = time::interval_at(start, PERIOD);
+            iv.set_missed_tick_behavior(time::MissedTickBehavior::Delay);
+            assert_eq!(iv.tick().await, start);
+            let first_on_time = Instant::now() <= start + TOLERANCE;
+            std::thread::sleep(BLOCKED);
+            let before_late_poll = Instant::now();
+            let late = tick_now(&mut iv).expect("a missed tick is due");
+            let after_late_poll = Instant::now();
+            assert!(late + TOLERANCE < before_late_poll);
+            if first_on_time {
+                assert_eq!(late, start + PERIOD);
+            }
+            // Nothing else is due: the missed ticks are not replayed.
+            assert_eq!(tick_now(&mut iv), None);
+            let next = iv.tick().await;
+            assert!(next >= before_late_poll + PERIOD, "{:?}", next - before_late_poll);
+            assert!(next <= after_late_poll + PERIOD);
+            assert!(Instant::now() >= next);
+        });
+    });
+}
+
+/// Skip: the late tick is returned, the other missed ones are skipped, and
+/// the next tick is the next one due on the original schedule.
+#[test]
+fn missed_ticks_skip() {
+    with_watchdog(10, || {
+        block_on(async {
+            let start = Instant::now();
+            let mut iv = time::interval_at(start, PERIOD);
+            iv.set_missed_tick_behavior(time::MissedTickBehavior::Skip);
+            assert_eq!(iv.tick().await, start);
+            let first_on_time = Instant::now() <= start + TOLERANCE;
+            std::thread::sleep(BLOCKED);
+            let before_late_poll = Instant::now();
+            let late = tick_now(&mut iv).expect("a missed tick is due");
+            let after_late_poll = Instant::now();
+            assert!(late + TOLERANCE < before_late_poll);
+            if first_on_time {
+                assert_eq!(late, start + PERIOD);
+            }
+            assert_eq!(tick_now(&mut iv), None);
+            let next = iv.tick().await;
+            // On the schedule's grid, and the first grid point after the
+            // late poll.
+            let since = next - late;
+            assert_eq!(since.as_nanos() % PERIOD.as_nanos(), 0, "{since:?} off the grid");
+            assert!(next > before_late_poll);
+            assert!(next - PERIOD <= after_late_poll);
+            assert!(Instant::now() >= next);
+        });
+    });
+}
+
+/// A tick up to 5 ms late is not "missed" (tokio's tolerance): even with
+/// `Delay`, the schedule stays on the grid.
+#[test]
+fn a_slightly_late_tick_is_not_missed() {
+    with_watchdog(10, || {
+        block_on(async {
+            let start = Instant::now() + Duration::from_millis(50);
+            let mut iv = time::interval_at(start, PERIOD);
+            iv.set_missed_tick_behavior(time::MissedTickBehavior::Delay);
+            // Wait until just past the first tick, but within 5 ms of it.
+            while Instant::now() < start {
+                std::thread::yield_now();
+            }
+            if Instant::now() < start + TOLERANCE - Duration::from_millis(1) {
+                assert_eq!(tick_now(&mut iv), Some(start));
+                assert_eq!(iv.tick().await, start + PERIOD);
+            } else {
+                eprintln!("skipped: the thread was descheduled past the tolerance");
+            }
+        });
+    });
+}
+
+#[test]
+fn interval_resets() {
+    with_watchdog(10, || {
+        block_on(async {
+            let mut iv = time::interval(Duration::from_secs(3600));
+            assert_eq!(iv.period(), Duration::from_secs(3600));
+            iv.tick().await;
+
+            let before = Instant::now();
+            iv.reset_immediately();
+            let t = iv.tick().await;
+            assert!(t >= before && t <= Instant::now());
+
+            let before = Instant::now();
+            iv.reset_after(Duration::from_millis(3));
+            let t = iv.tick().await;
+            assert!(t >= before + Duration::from_millis(3));
+            assert!(Instant::now() >= t);
+
+            let at = Instant::now() + Duration::from_millis(2);
+            iv.reset_at(at);
+            assert_eq!(iv.tick().await, at);
+            assert!(Instant::now() >= at);
+            // After a reset the period goes on from the reset tick.
+            let mut iv = time::interval(Duration::from_millis(2));
+            iv.tick().await;
+            let before = Instant::now();
+            iv.reset();
+            let t = iv.tick().await;
+            assert!(t >= before + Duration::from_millis(2));
+        });
+    });
+}
+
+#[test]
+#[should_panic(expected = "`period` must be non-zero.")]
+fn zero_period_panics() {
+    let _ = time::interval(Duration::ZERO);
+}
+
+#[test]
+fn instant_api_matches_tokio() {
+    let a = Instant::now();
+    let b = a + Duration::from_millis(3);
+    assert_eq!(b - a, Duration::from_millis(3));
+    assert_eq!(a - b, Duration::ZERO);
+    assert_eq!(b - Duration::from_millis(3), a);
+    assert_eq!(b.duration_since(a), Duration::from_millis(3));
+    assert_eq!(a.checked_duration_since(b), None);
+    assert_eq!(a.saturating_duration_since(b), Duration::ZERO);
+    assert_eq!(Instant::from_std(a.into_std()), a);
+    let s: std::time::Instant = b.into();
+    assert_eq!(Instant::from(s), b);
+    let mut c = a;
+    c += Duration::from_secs(1);
+    c -= Duration::from_millis(500);
+    assert_eq!(c - a, Duration::from_millis(500));
+    assert!(a.checked_add(Duration::MAX).is_none());
+}
+
+#[test]
+fn timeout_accessors_and_error_path() {
+    let mut t = time::timeout(Duration::from_secs(1), std::future::ready(5));
+    assert_eq!(t.get_ref().clone().into_inner(), 5);
+    let inner: &mut std::future::Ready<i32> = t.get_mut();
+    assert_eq!(inner.clone().into_inner(), 5);
+    assert_eq!(block_on(t.into_inner()), 5);
+    let r: Result<(), time::error::Elapsed> =
+        block_on(time::timeout(Duration::from_millis(1), std::future::pending()));
+    let e = r.unwrap_err();
+    assert_eq!(e.to_string(), "deadline has elapsed");
+    let _: &dyn std::error::Error = &e;
+}
+
+/// A sleep first polled on a runtime core and then moved to another
+/// executor re-registers with the global timers and still completes.
+#[test]
+fn sleep_moves_from_a_core_to_another_executor() {
+    with_watchdog(10, || {
+        let mut s = time::sleep(Duration::from_millis(20));
+        let start = Instant::now();
+        block_on(async {
+            assert!(poll_once(&mut s).is_pending());
+        });
+        futures::executor::block_on(s);
+        assert!(start.elapsed() >= Duration::from_millis(20));
+    });
+}
+
+/// A waker that owns a timer: dropping its last reference drops (cancels)
+/// that timer.
+struct OwnsATimer(#[allow(dead_code)] time::Sleep);
+
+impl std::task::Wake for OwnsATimer {
+    fn wake(self: std::sync::Arc<Self>) {}
+}
+
+/// Re-polling a sleep with another waker drops the old waker; when that
+/// drop cancels another timer of the same core, the core's timers must not
+/// be borrowed at that moment (it panicked with "already borrowed").
+#[test]
+fn replacing_a_waker_that_owns_a_timer() {
+    with_watchdog(10, || {
+        block_on(async {
+            let mut inner = time::sleep(Duration::from_secs(3600));
+            assert!(poll_once(&mut inner).is_pending());
+            let owner = std::task::Waker::from(std::sync::Arc::new(OwnsATimer(inner)));
+            let mut s = time::sleep(Duration::from_secs(3600));
+            let mut cx = std::task::Context::from_waker(&owner);
+            assert!(std::pin::Pin::new(&mut s).poll(&mut cx).is_pending());
+            drop(owner); // the timer holds the last reference now
+            assert!(poll_once(&mut s).is_pending()); // replaces (drops) it
+            drop(s);
+        });
+    });
 }
