@@ -16,7 +16,7 @@ fn net_sockets_attach_and_report() {
         // The pending connection: POLL_IN on the listener.
         let n = rx.next().await.unwrap();
         assert_eq!(
-            (n.code, n.fd),
+            (n.code(), n.fd()),
             (Code::In, Some(std::os::fd::AsRawFd::as_raw_fd(&listener)))
         );
         let (server, _) = listener.accept().await.unwrap();
@@ -24,8 +24,8 @@ fn net_sockets_attach_and_report() {
         client.try_write(b"x").unwrap();
         loop {
             let n = rx.next().await.unwrap();
-            if n.fd == Some(std::os::fd::AsRawFd::as_raw_fd(&server)) {
-                assert_eq!(n.code, Code::In);
+            if n.fd() == Some(std::os::fd::AsRawFd::as_raw_fd(&server)) {
+                assert_eq!(n.code(), Code::In);
                 break;
             }
         }
@@ -37,7 +37,7 @@ fn net_sockets_attach_and_report() {
         drop(b);
         loop {
             let n = rx.next().await.unwrap();
-            if n.fd == Some(std::os::fd::AsRawFd::as_raw_fd(&a)) && n.code == Code::Hup {
+            if n.fd() == Some(std::os::fd::AsRawFd::as_raw_fd(&a)) && n.code() == Code::Hup {
                 break;
             }
         }
