@@ -112,12 +112,12 @@ fn a_socket_id_is_shared_by_channels_and_never_reused() {
     let (reg, s1) = registered(&mut r, &a, &o1);
     let s2 = o2.attach(&reg).unwrap();
     assert_eq!(s1.socket(), s2.socket(), "one socket, one id, whichever channel");
-    let (fd, id) = (a.as_raw_fd(), s1.socket());
+    let id = s1.socket();
     drop((s1, s2, reg, a, _b));
-    // The lowest free fd number comes back at once; the id does not.
+    // The fd number may come back at once (other tests of this binary open
+    // fds concurrently, so it is not asserted); the id never does.
     let (c, _d) = pair();
     let (_reg, s3) = registered(&mut r, &c, &o1);
-    assert_eq!(c.as_raw_fd(), fd, "the kernel reused the fd number");
     assert_ne!(s3.socket(), id, "the id is never reused");
 }
 
