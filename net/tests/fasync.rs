@@ -83,11 +83,16 @@ fn a_tcp_socket_attached_before_connect_gets_the_connects_poll_out() {
         assert!(sub.is_attached());
         let n = next(&mut rx).await;
         assert_eq!((n.code(), n.band()), (Code::Out, 0x304));
-        assert_eq!((n.fd(), n.socket()), (Some(stream.as_raw_fd()), Some(sub.socket())));
+        assert_eq!(
+            (n.fd(), n.socket()),
+            (Some(stream.as_raw_fd()), Some(sub.socket()))
+        );
         none(&mut rx).await;
         // The subscription lives on with the stream.
         let (mut server, _) = listener.accept().await.unwrap();
-        futures_util::io::AsyncWriteExt::write_all(&mut server, b"hi").await.unwrap();
+        futures_util::io::AsyncWriteExt::write_all(&mut server, b"hi")
+            .await
+            .unwrap();
         assert_eq!(next(&mut rx).await.code(), Code::In);
     });
 }
@@ -95,7 +100,10 @@ fn a_tcp_socket_attached_before_connect_gets_the_connects_poll_out() {
 #[test]
 fn a_refused_connect_of_an_attached_tcp_socket_is_poll_err_only() {
     run(async {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
         let (owner, mut rx) = fasync::channel(16);
         let socket = TcpSocket::new_v4().unwrap();
         let sub = owner.attach(&socket).unwrap();
@@ -142,7 +150,11 @@ fn split_halves_attach_as_their_stream() {
             tcp_id = s1.socket();
             peer.try_write(b"1").unwrap();
             let got = [next(&mut rx).await, next(&mut rx).await];
-            assert!(got.iter().all(|n| n.code() == Code::In && n.socket() == Some(tcp_id)), "{got:?}");
+            assert!(
+                got.iter()
+                    .all(|n| n.code() == Code::In && n.socket() == Some(tcp_id)),
+                "{got:?}"
+            );
         }
         let (r, w) = tcp.into_split();
         let s3 = owner.attach(&r).unwrap();
@@ -171,7 +183,11 @@ fn split_halves_attach_as_their_stream() {
         let _s8 = owner.attach(&w).unwrap();
         drop(ub);
         let got = [next(&mut rx).await, next(&mut rx).await];
-        assert!(got.iter().all(|n| n.code() == Code::Hup && n.socket() == Some(unix_id)), "{got:?}");
+        assert!(
+            got.iter()
+                .all(|n| n.code() == Code::Hup && n.socket() == Some(unix_id)),
+            "{got:?}"
+        );
     });
 }
 
@@ -187,7 +203,11 @@ fn a_read_cancelled_by_a_timeout_leaves_no_waiting_reader() {
         let r = time::timeout(Duration::from_millis(30), client.read(&mut buf)).await;
         assert!(r.is_err(), "nothing to read: the read times out");
         peer.try_write(b"x").unwrap();
-        assert_eq!(next(&mut rx).await.code(), Code::In, "the given-up read still counted as a waiting reader");
+        assert_eq!(
+            next(&mut rx).await.code(),
+            Code::In,
+            "the given-up read still counted as a waiting reader"
+        );
     });
 }
 

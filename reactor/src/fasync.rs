@@ -21,8 +21,8 @@ use futures_util::task::AtomicWaker;
 use crate::interest::Ready;
 use crate::source::Source;
 use crate::state::{
-    self, CONNECTING, Direction, ERROR, NOSPACE, PRIORITY, READ_CLOSED, READABLE, READY_BITS, State, WRITABLE,
-    WRITE_CLOSED,
+    self, CONNECTING, Direction, ERROR, NOSPACE, PRIORITY, READ_CLOSED, READABLE, READY_BITS, State,
+    WRITABLE, WRITE_CLOSED,
 };
 use crate::sys;
 use crate::wq::SocketWq;
@@ -276,9 +276,13 @@ impl Kind {
     fn of(fd: RawFd) -> Kind {
         match sys::sock_info(fd) {
             Ok(i) if i.listening => Kind::Listener,
-            Ok(i) if i.ty == libc::SOCK_STREAM && matches!(i.domain, libc::AF_INET | libc::AF_INET6) => Kind::Tcp,
+            Ok(i) if i.ty == libc::SOCK_STREAM && matches!(i.domain, libc::AF_INET | libc::AF_INET6) => {
+                Kind::Tcp
+            }
             Ok(i) if i.ty == libc::SOCK_STREAM => Kind::Stream,
-            Ok(i) if matches!(i.ty, libc::SOCK_DGRAM | libc::SOCK_SEQPACKET | libc::SOCK_RAW) => Kind::Datagram,
+            Ok(i) if matches!(i.ty, libc::SOCK_DGRAM | libc::SOCK_SEQPACKET | libc::SOCK_RAW) => {
+                Kind::Datagram
+            }
             _ => Kind::Other,
         }
     }
@@ -392,7 +396,11 @@ impl Codes {
 fn codes(kind: Kind, r: &Report, baseline: u64) -> Codes {
     // Readiness the socket already had when the link was installed is not
     // news: no replay at attach time.
-    let old = if baseline & BASELINE != 0 { baseline & READY_BITS } else { 0 };
+    let old = if baseline & BASELINE != 0 {
+        baseline & READY_BITS
+    } else {
+        0
+    };
     let p = r.prev | old;
     let n = r.bits & READY_BITS & !old;
     let waitd = kind.waitd() && r.reader_waiting;
@@ -488,11 +496,12 @@ pub(crate) fn notify(state: &State, wq: &SocketWq, prev: u64, bits: u64) {
     if wq.fasync.is_empty() {
         return;
     }
-    let connect = if prev & CONNECTING != 0 && bits & (WRITABLE | ERROR) != 0 && state.take_flags(CONNECTING) != 0 {
-        Some(if bits & ERROR != 0 { Code::Err } else { Code::Out })
-    } else {
-        None
-    };
+    let connect =
+        if prev & CONNECTING != 0 && bits & (WRITABLE | ERROR) != 0 && state.take_flags(CONNECTING) != 0 {
+            Some(if bits & ERROR != 0 { Code::Err } else { Code::Out })
+        } else {
+            None
+        };
     let report = Report {
         prev,
         bits,
@@ -529,10 +538,18 @@ fn install(source: &Arc<Source>, links: &[Arc<Link>], connecting: bool) {
     // connect's outcome. Declared by the caller: any since registration
     // (tick 0). Found in flight (a socket registered mid-connect): any
     // from now on.
-    let in_flight = !connecting && kind == Kind::Tcp && sys::tcp_state(fd).is_ok_and(|s| s == sys::TCP_SYN_SENT);
+    let in_flight =
+        !connecting && kind == Kind::Tcp && sys::tcp_state(fd).is_ok_and(|s| s == sys::TCP_SYN_SENT);
     let (word0, mark) = if connecting || in_flight {
         let w = source.state.set_flags(CONNECTING);
-        (w, Some(if connecting { 0 } else { state::tick(w, Direction::Write) }))
+        (
+            w,
+            Some(if connecting {
+                0
+            } else {
+                state::tick(w, Direction::Write)
+            }),
+        )
     } else {
         (source.state.load(), None)
     };

@@ -73,7 +73,11 @@ fn poll_once<F: Future>(fut: std::pin::Pin<&mut F>) -> Poll<F::Output> {
 }
 
 /// Registers, turns away the registration's own report, then attaches.
-fn registered(r: &mut Reactor, fd: &impl std::os::fd::AsFd, owner: &fasync::Owner) -> (Registration, fasync::Subscription) {
+fn registered(
+    r: &mut Reactor,
+    fd: &impl std::os::fd::AsFd,
+    owner: &fasync::Owner,
+) -> (Registration, fasync::Subscription) {
     let reg = r.handle().register(fd).unwrap();
     settle(r);
     let sub = owner.attach(&reg).unwrap();
@@ -136,7 +140,10 @@ fn a_task_waiting_for_data_suppresses_poll_in_on_a_stream() {
     turn_events(&mut r, 1);
     assert_eq!(codes(&rx), vec![], "POLL_IN sent although a task waited for data");
     assert!(r.stats().wakeups >= 1);
-    assert!(poll_once(wait.as_mut()).is_ready(), "the waiting task gets the data");
+    assert!(
+        poll_once(wait.as_mut()).is_ready(),
+        "the waiting task gets the data"
+    );
 
     // Nobody waits any more: POLL_IN.
     b.write_all(b"2").unwrap();
@@ -157,10 +164,17 @@ fn a_cancelled_read_leaves_no_waiting_reader() {
     // but no task waits in it any more.
     let waker = noop_waker();
     let mut cx = Context::from_waker(&waker);
-    assert!(reg.poll_io(&mut cx, Interest::READABLE, || (&a).read(&mut buf)).is_pending());
+    assert!(
+        reg.poll_io(&mut cx, Interest::READABLE, || (&a).read(&mut buf))
+            .is_pending()
+    );
     b.write_all(b"1").unwrap();
     turn_events(&mut r, 1);
-    assert_eq!(codes(&rx), vec![Code::In], "a given-up poll_read suppressed POLL_IN");
+    assert_eq!(
+        codes(&rx),
+        vec![Code::In],
+        "a given-up poll_read suppressed POLL_IN"
+    );
     while reg.try_io(Interest::READABLE, || (&a).read(&mut buf)).is_ok() {}
 
     // A readable() future that waited and was dropped left the wait queue.
@@ -170,7 +184,11 @@ fn a_cancelled_read_leaves_no_waiting_reader() {
     }
     b.write_all(b"2").unwrap();
     turn_events(&mut r, 1);
-    assert_eq!(codes(&rx), vec![Code::In], "a dropped readable() still counted as a waiting reader");
+    assert_eq!(
+        codes(&rx),
+        vec![Code::In],
+        "a dropped readable() still counted as a waiting reader"
+    );
 }
 
 #[test]
@@ -200,10 +218,17 @@ fn a_listener_sends_poll_in_even_while_a_task_waits_in_accept() {
     assert!(poll_once(wait.as_mut()).is_pending());
     let waker = noop_waker();
     let mut cx = Context::from_waker(&waker);
-    assert!(reg.poll_io(&mut cx, Interest::READABLE, || l.accept()).is_pending());
+    assert!(
+        reg.poll_io(&mut cx, Interest::READABLE, || l.accept())
+            .is_pending()
+    );
     let _c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
     turn_events(&mut r, 1);
-    assert_eq!(codes(&rx), vec![Code::In], "tcp_child_process's sk_data_ready is not WAITD-gated");
+    assert_eq!(
+        codes(&rx),
+        vec![Code::In],
+        "tcp_child_process's sk_data_ready is not WAITD-gated"
+    );
 }
 
 #[test]
@@ -231,7 +256,11 @@ fn attaching_after_accept_does_not_replay_queued_data() {
     let _sub = owner.attach(&reg).unwrap();
     settle(&mut r);
     assert!(r.stats().events >= 1, "the registration's report was dispatched");
-    assert_eq!(codes(&rx), vec![], "readiness from before the attach was replayed");
+    assert_eq!(
+        codes(&rx),
+        vec![],
+        "readiness from before the attach was replayed"
+    );
     // A new segment is news.
     peer.write_all(b"new").unwrap();
     turn_events(&mut r, 1);
@@ -310,7 +339,11 @@ fn unix_peer_close_is_poll_hup_only() {
     turn_events(&mut r, 1);
     settle(&mut r);
     assert_eq!(codes(&rx), vec![Code::Hup]);
-    assert_eq!(Code::Hup.si_code(), 6, "POLL_HUP is si_code 6 on every Linux architecture");
+    assert_eq!(
+        Code::Hup.si_code(),
+        6,
+        "POLL_HUP is si_code 6 on every Linux architecture"
+    );
 }
 
 #[test]
@@ -374,7 +407,9 @@ fn a_reset_is_poll_err_only() {
             settle(&mut r);
             assert_eq!(codes(&rx), vec![Code::In]);
         }
-        socket2::SockRef::from(&peer).set_linger(Some(Duration::ZERO)).unwrap();
+        socket2::SockRef::from(&peer)
+            .set_linger(Some(Duration::ZERO))
+            .unwrap();
         drop(peer); // RST
         settle(&mut r);
         assert_eq!(codes(&rx), vec![Code::Err], "after_fin={after_fin}");
@@ -394,7 +429,11 @@ fn tcp_out_of_band_byte_is_pri_then_in() {
     settle(&mut r);
     let n = drain(&rx);
     let got: Vec<_> = n.iter().map(|n| (n.code(), n.signal())).collect();
-    assert_eq!(got, vec![(Code::Pri, Signal::Urg), (Code::In, Signal::Io)], "{n:?}");
+    assert_eq!(
+        got,
+        vec![(Code::Pri, Signal::Urg), (Code::In, Signal::Io)],
+        "{n:?}"
+    );
     assert_eq!(n[0].band(), (libc::POLLPRI | libc::POLLRDBAND) as i64);
 }
 
