@@ -1,6 +1,173 @@
 //! SIGIO-style notices: the user-space twin of a socket's fasync list.
 //!
-//! (Module docs: see the end of this comment block; written below.)
+//! A [`channel`] gives an [`Owner`] (the `F_SETOWN` process, so to speak)
+//! and a [`Receiver`]. [`Owner::attach`] adds the channel to a socket's
+//! fasync list (the `O_ASYNC` of it) until the returned [`Subscription`]
+//! is dropped. The list lives in the socket's [`SocketWq`],
+//! reached by the dispatcher through the same lock-free `ArcSwap` load as
+//! the readiness futures, and only when the state word's `FASYNC` bit says
+//! a channel is attached: a socket nobody attached to pays nothing, and
+//! sending a notice takes no lock and allocates nothing (a bounded
+//! lock-free queue). A socket may be attached to several channels, and a
+//! channel to any number of sockets.
+//!
+//! Each [`Notice`] is the `siginfo` the kernel would queue for an `F_SETSIG`
+//! real-time signal: its [`code`](Notice::code) (`si_code`), its
+//! [`band`](Notice::band) (`si_band`), its [`fd`](Notice::fd) (`si_fd`), its
+//! [`signal`](Notice::signal) — plus the socket's [`SocketId`], which unlike
+//! the fd number is never reused ([`Subscription::socket`] tells which
+//! socket a subscription is). Out-of-band data, for which the kernel sends
+//! a plain `SIGURG` *and* a `POLL_PRI` signal, is one [`Code::Pri`] notice
+//! whose signal is [`Signal::Urg`].
+//!
+//! ```
+//! use std::io::Write;
+//! use std::os::unix::net::UnixStream;
+//! use futures_util::StreamExt;
+//! use sockwq_reactor::{Async, fasync};
+//!
+//! futures::executor::block_on(async {
+//!     let (a, mut b) = UnixStream::pair()?;
+//!     let a = Async::new(a)?;
+//!     let (owner, mut rx) = fasync::channel(64);
+//!     let sub = owner.attach(&a)?;
+//!     b.write_all(b"x")?;
+//!     let notice = rx.next().await.expect("channel open");
+//!     assert_eq!(notice.code(), fasync::Code::In);
+//!     assert_eq!(notice.band(), (libc::POLLIN | libc::POLLRDNORM) as i64);
+//!     assert_eq!(notice.socket(), Some(sub.socket()));
+//!     assert_eq!(notice.fd(), Some(std::os::fd::AsRawFd::as_raw_fd(&a)));
+//!     Ok::<(), std::io::Error>(())
+//! })?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! # The kernel's rules, and what sockwq does
+//!
+//! The kernel sends these signals from its socket callbacks, through
+//! `sock_wake_async()` (net/socket.c). An epoll reactor sees the socket's
+//! state after one or more of those callbacks, not the callbacks: each
+//! row says how a change of state stands for one. Every row is checked
+//! against the kernel itself, scenario by scenario, by
+//! `reactor/tests/fasync_oracle.rs` (twin sockets, one armed with
+//! `O_ASYNC` + `F_SETSIG`, one attached to a channel).
+//!
+//! | kernel rule | sockwq |
+//! |---|---|
+//! | `sk_data_ready` (data, a datagram, a connection on a listener): `POLL_IN`, `SOCK_WAKE_WAITD` | [`In`](Code::In) when epoll reports the socket readable, also with earlier data still unread |
+//! | `SOCK_WAKE_WAITD`: nothing while a task sleeps in a blocking receive on a **stream** socket (`SOCKWQ_ASYNC_WAITDATA`: `sk_wait_data`, `unix_stream_data_wait`); a datagram receive and a listener never set it | no [`In`](Code::In)/[`Hup`](Code::Hup) while a task waits for data on the socket's wait queue (a [`readable`](crate::Source::readable) or [`ready`](crate::Source::ready) future for readable), on TCP and other stream sockets only; UDP and listeners always notify |
+//! | the blocked reader leaves the wait queue when it wakes or gives up | a readiness future leaves the wait queue when it completes or is dropped (a read cancelled by a timeout leaves no waiting reader) |
+//! | `SOCK_WAKE_SPACE`: `POLL_OUT` only if `SOCKWQ_ASYNC_NOSPACE` was armed (a send returned `EAGAIN` or wrote short), test-and-clear: one per arming; `sk_set_bit` arms only a `SOCK_FASYNC` socket | [`Out`](Code::Out) when write space is reported after a write returned `WouldBlock` while a channel was attached: `NOSPACE` is raised in the clearing RMW and tested-and-cleared in the dispatcher's one RMW |
+//! | a non-blocking connect completes (`tcp_rcv_synsent_state_process`): `POLL_OUT`, `SOCK_WAKE_IO` | [`Out`](Code::Out) for a socket attached before its connect: a sockwq-net `TcpSocket` attached before `connect` (an [`Attach`] through a [`Deferred`] list), or a socket still in `SYN_SENT` when attached; its outcome is notified even if it came before the subscription was bound |
+//! | `sk_error_report`: `POLL_ERR`; a reset, a refused connect, an ICMP error send nothing else (`tcp_done`'s state change is silent) | [`Err`](Code::Err); a report that also hangs up sends nothing more |
+//! | `tcp_fin`, our side open: `POLL_IN` (and `tcp_data_ready`'s second `POLL_IN`) | [`In`](Code::In) |
+//! | `tcp_fin` after our `SHUT_WR`: `POLL_HUP`, then `POLL_IN` | [`Hup`](Code::Hup), then [`In`](Code::In) |
+//! | our own shutdown and close steps (`sk_state_change` alone): nothing | nothing |
+//! | AF_UNIX peer `SHUT_WR`: `POLL_IN`; peer `close`/`SHUT_RDWR`: `POLL_HUP` alone; our `SHUT_RD`: nothing | [`In`](Code::In); [`Hup`](Code::Hup) alone (also when unread data makes it an `ECONNRESET`); nothing |
+//! | `sk_send_sigurg`: `SIGURG` + `POLL_PRI`, then the urgent byte's `sk_data_ready`: `POLL_IN` (also for a lone TCP urgent byte, which epoll does not report as `EPOLLIN`) | [`Pri`](Code::Pri) with [`Signal::Urg`], then [`In`](Code::In); once per urgent byte (`EPOLLPRI` stays on until the byte is read) |
+//! | `SO_RCVLOWAT` holds back TCP's `sk_data_ready` | epoll's `EPOLLIN` is held back the same way: same |
+//! | no replay: arming `O_ASYNC` (or the owner) sends nothing for the state the socket is already in | the attach takes the socket's readiness (`poll(2)`, off the dispatch path) and the registration's first epoll report, if still ahead, does not replay it; only new events notify |
+//! | several channels (fasync list entries); clearing `O_ASYNC` stops them | several [`Subscription`]s; dropping one detaches it at once |
+//! | the RT signal queue full: queued signals up to the limit, then one plain `SIGIO` ("rescan") | the channel full: notices up to its capacity, then one [`Overflow`](Code::Overflow) notice once the queue has room; the dispatcher never blocks |
+//! | `si_fd`: the fd number given to `F_SETFL`, stale after it is closed | [`Notice::fd`]: the registered fd; [`Notice::socket`]: a [`SocketId`] never reused |
+//!
+//! # What epoll cannot see
+//!
+//! These rows of the kernel's table differ, and why (the oracle asserts
+//! the first one differs as stated):
+//!
+//! * **A readiness check that finds the socket unwritable arms `POLL_OUT`**
+//!   (`tcp_poll`, `datagram_poll`: a `poll()` or an `epoll_ctl(ADD)` with
+//!   no failed write). sockwq's readiness checks
+//!   ([`poll_write_ready`](crate::Source::poll_write_ready),
+//!   [`writable`](crate::Source::writable)) read what epoll reported, and
+//!   epoll never reports a transition from writable to unwritable: only a
+//!   write that returns `WouldBlock` finds it, and that does arm `POLL_OUT`.
+//! * **State undone before the reactor turns.** epoll re-reads a socket's
+//!   state when it reports it; a wakeup whose state is gone by then (a
+//!   connection accepted, data read, by another path before the turn) is
+//!   not reported, where the kernel has signalled at the wakeup.
+//! * **Counts.** Several wakeups between two turns are one report, so one
+//!   notice: the kernel's second `POLL_IN` for a FIN or an urgent byte, its
+//!   one `POLL_IN` per segment, come as one. Presence, code, band, signal
+//!   and order per socket are kept. Likewise a new event of a kind the
+//!   socket was already ready for when attached, arriving before the
+//!   registration's first report was dispatched, merges into that report
+//!   and is not told from the replay.
+//! * **Data read and write space in one report.** A write-space wakeup
+//!   reports `EPOLLIN` too while earlier data is unread; it is taken as
+//!   write space only. A segment arriving in the same turn is not told
+//!   apart (counts, above).
+//! * **No `POLL_OUT` after our own `SHUT_WR`** (`sk_stream_write_space`):
+//!   sockwq does not see our shutdown; after a `WouldBlock`, a write-space
+//!   report that follows it still notifies.
+//! * **A task in `AsyncRead::poll_read`** (or `poll_read_ready`) waits in a
+//!   per-direction waker slot that stays armed after the read future is
+//!   dropped, which sockwq cannot observe; such a task therefore does not
+//!   count as a waiting reader (a spurious `POLL_IN` is harmless, a lost one
+//!   is not). It is the kernel's non-blocking `recv` + epoll, which never
+//!   sets `SOCKWQ_ASYNC_WAITDATA` either. Wait in
+//!   [`readable`](crate::Source::readable) to suppress it.
+//! * **Signal delivery settings** (no `F_SETSIG`: one merged `SIGIO` with no
+//!   siginfo; `F_SETSIG=SIGIO`: merged; no `F_SETOWN`: nothing; `SIGURG`
+//!   with only `F_SETOWN`; a notice through a `dup`ed fd and its stale
+//!   `si_fd` after that fd is closed) have no counterpart: a channel always
+//!   queues every notice with its code, and a socket's notices stop when its
+//!   registration is dropped. `SIGPIPE` is not a fasync signal (sockwq-net
+//!   sends with `MSG_NOSIGNAL`).
+//!
+//! # Attaching before a connect
+//!
+//! The kernel's `POLL_OUT` for a completed connect goes to a socket armed
+//! before `connect(2)`. With sockwq-net, attach the `TcpSocket` before
+//! calling its `connect` (its docs have the example): the subscription is
+//! bound when `connect` registers the socket, and the outcome — `Out`, or
+//! `Err` if refused — is notified whenever it came. A socket made elsewhere
+//! and registered with `from_std` while its connect is in flight gets the
+//! same if it is still in `SYN_SENT` when attached; on loopback the
+//! handshake usually completes inside `connect(2)`, so use `TcpSocket`.
+//! A socket type of your own does what `TcpSocket` does: keep a
+//! [`Deferred`], implement [`Attach`] with [`Target::Deferred`], and call
+//! [`Deferred::bind`] once the socket is registered.
+//!
+//! # Socket options the kernel's rules depend on
+//!
+//! `SO_RCVLOWAT` (how much data makes TCP readable), the buffer sizes
+//! (when `EAGAIN` comes, and so `POLL_OUT`) and `TCP_NOTSENT_LOWAT` are set
+//! on the socket itself; `socket2::SockRef` borrows any sockwq socket (it
+//! is `AsFd`). socket2 has no `SO_RCVLOWAT` setter: use `setsockopt`.
+//!
+//! ```
+//! use std::os::fd::AsRawFd;
+//! use socket2::SockRef;
+//!
+//! let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+//! let stream = std::net::TcpStream::connect(listener.local_addr()?)?;
+//! let sock = SockRef::from(&stream); // or from a sockwq_net::TcpStream
+//! sock.set_send_buffer_size(64 * 1024)?;
+//! sock.set_recv_buffer_size(64 * 1024)?;
+//! sock.set_tcp_notsent_lowat(16 * 1024)?;
+//! let lowat: libc::c_int = 8; // POLL_IN only once 8 bytes are queued
+//! // SAFETY: a live int and its size, on an open socket.
+//! let r = unsafe {
+//!     libc::setsockopt(
+//!         stream.as_raw_fd(),
+//!         libc::SOL_SOCKET,
+//!         libc::SO_RCVLOWAT,
+//!         (&raw const lowat).cast(),
+//!         std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+//!     )
+//! };
+//! assert_eq!(r, 0, "{}", std::io::Error::last_os_error());
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! # Waiting for a notice with a deadline
+//!
+//! [`Receiver::try_recv`] never waits; [`Receiver::recv_timeout`] blocks
+//! the calling thread until a notice, the end of the channel, or the
+//! deadline — so a test can assert that no notice comes without sleeping
+//! blind. In async code, put [`Receiver::recv`] under the runtime's timer.
 
 use std::fmt;
 use std::future::poll_fn;
@@ -320,6 +487,10 @@ pub(crate) struct Link {
     /// installed, which that report must not replay. The dispatcher takes
     /// it with the first report it sends this link.
     baseline: AtomicU64,
+    /// Whether the last report this link saw had urgent data pending
+    /// (`EPOLLPRI` is level: it stays on until the urgent byte is read).
+    /// Dispatcher-only after install.
+    urgent: AtomicBool,
 }
 
 impl Link {
@@ -331,6 +502,7 @@ impl Link {
             socket,
             kind: AtomicU8::new(Kind::Other as u8),
             baseline: AtomicU64::new(0),
+            urgent: AtomicBool::new(false),
         })
     }
 
@@ -392,8 +564,10 @@ impl Codes {
 /// a socket of `kind`, in the kernel's order. Epoll reports the socket's
 /// state after one or more wakeups, not the wakeups themselves: each rule
 /// says which wakeup a change of state stands for. `baseline` is the
-/// link's [`Link::baseline`] taken with this report (0 if none).
-fn codes(kind: Kind, r: &Report, baseline: u64) -> Codes {
+/// link's [`Link::baseline`] taken with this report (0 if none);
+/// `urgent_new`: urgent data is pending and was not at the link's last
+/// report.
+fn codes(kind: Kind, r: &Report, baseline: u64, urgent_new: bool) -> Codes {
     // Readiness the socket already had when the link was installed is not
     // news: no replay at attach time.
     let old = if baseline & BASELINE != 0 {
@@ -437,8 +611,9 @@ fn codes(kind: Kind, r: &Report, baseline: u64) -> Codes {
     }
     // sk_send_sigurg: SIGURG with POLL_PRI, then the urgent byte's
     // sk_data_ready: POLL_IN (tcp_urg, unix queue_oob), even when epoll's
-    // EPOLLIN is off because the urgent byte is all there is.
-    if n & PRIORITY != 0 {
+    // EPOLLIN is off because the urgent byte is all there is. Once per
+    // urgent byte: later reports show EPOLLPRI until it is read.
+    if urgent_new {
         out.push(Code::Pri, Signal::Urg);
         push_in(&mut out);
     }
@@ -520,7 +695,12 @@ pub(crate) fn notify(state: &State, wq: &SocketWq, prev: u64, bits: u64) {
             0
         };
         let kind = Kind::from_u8(l.kind.load(Ordering::Relaxed));
-        for &(code, signal) in codes(kind, &report, baseline).as_slice() {
+        let urgent = bits & PRIORITY != 0;
+        let urgent_new = urgent && !l.urgent.load(Ordering::Relaxed);
+        if urgent != l.urgent.load(Ordering::Relaxed) {
+            l.urgent.store(urgent, Ordering::Relaxed);
+        }
+        for &(code, signal) in codes(kind, &report, baseline, urgent_new).as_slice() {
             l.push(code, signal);
         }
     }
@@ -559,14 +739,17 @@ fn install(source: &Arc<Source>, links: &[Arc<Link>], connecting: bool) {
     // would only hide one report's already-present readiness.)
     let ticks = |w: u64| (state::tick(w, Direction::Read), state::tick(w, Direction::Write));
     let fresh = mark.is_none() && ticks(word0) == (0, 0);
-    let baseline = if fresh {
-        sys::readiness_now(fd).map_or(0, |ev| BASELINE | u64::from(Ready::from_epoll(ev).bits()))
-    } else {
-        0
+    let now = sys::readiness_now(fd).map(|ev| u64::from(Ready::from_epoll(ev).bits()));
+    let baseline = match now {
+        Ok(ready) if fresh => BASELINE | ready,
+        _ => 0,
     };
+    // Urgent data already pending is not news either.
+    let urgent = now.is_ok_and(|ready| ready & PRIORITY != 0);
     for l in links {
         l.kind.store(kind as u8, Ordering::Relaxed);
         l.baseline.store(baseline, Ordering::Relaxed);
+        l.urgent.store(urgent, Ordering::Relaxed);
     }
     let word1 = source.attach_fasync(links);
     if baseline != 0 && ticks(word1) != ticks(word0) {

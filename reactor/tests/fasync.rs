@@ -435,6 +435,27 @@ fn tcp_out_of_band_byte_is_pri_then_in() {
         "{n:?}"
     );
     assert_eq!(n[0].band(), (libc::POLLPRI | libc::POLLRDBAND) as i64);
+
+    // epoll reports EPOLLPRI until the urgent byte is read: data meanwhile
+    // is POLL_IN only (one SIGURG per urgent byte).
+    (&peer).write_all(b"data").unwrap();
+    settle(&mut r);
+    assert_eq!(codes(&rx), vec![Code::In]);
+    let mut b = [0u8; 1];
+    // SAFETY: reads one byte into a live buffer.
+    let got = unsafe { libc::recv(s.as_raw_fd(), b.as_mut_ptr().cast(), 1, libc::MSG_OOB) };
+    assert_eq!(got, 1);
+    (&peer).write_all(b"more").unwrap();
+    settle(&mut r);
+    assert_eq!(codes(&rx), vec![Code::In]);
+    send_oob(peer.as_raw_fd());
+    settle(&mut r);
+    let got: Vec<_> = drain(&rx).iter().map(|n| (n.code(), n.signal())).collect();
+    assert_eq!(
+        got,
+        vec![(Code::Pri, Signal::Urg), (Code::In, Signal::Io)],
+        "the next urgent byte"
+    );
 }
 
 #[test]
