@@ -10,5 +10,8 @@ pub use sockwq_reactor as reactor;
 /// TCP, UDP and Unix sockets: a drop-in for `tokio::net`.
 pub use sockwq_net as net;
 
+/// SIGIO-style notices: the kernel's fasync semantics on a channel.
+pub use sockwq_reactor::fasync;
+
 pub use sockwq_reactor::runtime::time;
 pub use sockwq_reactor::runtime::{Builder, JoinError, JoinHandle, Runtime, block_on, spawn, spawn_local};
