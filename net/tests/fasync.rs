@@ -141,7 +141,6 @@ fn split_halves_attach_as_their_stream() {
             (UnixStream::from_std(a).unwrap(), b)
         };
         let tcp_id;
-        let unix_id;
         {
             let (r, w) = TcpStream::split(&mut tcp);
             let s1 = owner.attach(&r).unwrap();
@@ -169,7 +168,7 @@ fn split_halves_attach_as_their_stream() {
         let (ur, uw) = ua.into_split();
         let s5 = owner.attach(&ur).unwrap();
         let s6 = owner.attach(&uw).unwrap();
-        unix_id = s5.socket();
+        let unix_id = s5.socket();
         assert_eq!(s6.socket(), unix_id);
         assert_ne!(unix_id, tcp_id);
         drop(s6);

@@ -567,7 +567,10 @@ impl Side for Kernel {
                         c => panic!("kernel sent si_code {c}"),
                     };
                     // The model's band table, checked against the kernel's.
-                    assert_eq!(i64::from(sp.band), code.band(), "si_band of {code:?}");
+                    // `c_long` is i32 on 32-bit targets.
+                    #[allow(clippy::useless_conversion)]
+                    let band = i64::from(sp.band);
+                    assert_eq!(band, code.band(), "si_band of {code:?}");
                     let role = role.unwrap_or_else(|| panic!("signal for unarmed fd {}", sp.fd));
                     let u = code == Code::Pri && std::mem::take(&mut urg);
                     out.push(Sig { role, code, urg: u });
@@ -604,6 +607,9 @@ struct Entry {
     sub: Option<fasync::Subscription>,
 }
 
+/// A task waiting in `readable()`.
+type Waiting = Pin<Box<dyn Future<Output = io::Result<()>>>>;
+
 struct Sockwq {
     reactor: Reactor,
     owner: fasync::Owner,
@@ -611,7 +617,7 @@ struct Sockwq {
     small: Vec<(fasync::Owner, fasync::Receiver)>,
     entries: BTreeMap<Fd, Entry>,
     roles: BTreeMap<SocketId, (&'static str, Fd)>,
-    waiter: Option<(Fd, Pin<Box<dyn Future<Output = io::Result<()>>>>)>,
+    waiter: Option<(Fd, Waiting)>,
 }
 
 impl Sockwq {
@@ -782,8 +788,7 @@ impl Side for Sockwq {
             "nothing to read before the wait ({r})"
         );
         let src = self.source(fd).unwrap();
-        let mut fut: Pin<Box<dyn Future<Output = io::Result<()>>>> =
-            Box::pin(async move { src.readable().await.map(drop) });
+        let mut fut: Waiting = Box::pin(async move { src.readable().await.map(drop) });
         let waker = noop_waker();
         assert!(
             fut.as_mut().poll(&mut Context::from_waker(&waker)).is_pending(),
