@@ -538,6 +538,42 @@ fn a_refused_connect_is_poll_err_only() {
 }
 
 #[test]
+fn a_socket_attached_while_its_connect_is_in_flight_gets_its_poll_out() {
+    // A listener whose accept queue is full drops SYNs: a second connect
+    // stays in SYN_SENT until there is room and its SYN is retransmitted
+    // (about 1 s). Attached then, the socket is found connecting.
+    let l = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    l.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into()).unwrap();
+    l.listen(0).unwrap();
+    let addr = l.local_addr().unwrap();
+    let first = TcpStream::connect(addr.as_socket().unwrap()).unwrap();
+    let mut r = Reactor::new().unwrap();
+    let s = unregistered();
+    let _ = s.sock.connect(&addr);
+    std::thread::sleep(Duration::from_millis(20));
+    let reg = r.handle().register(&s.sock).unwrap();
+    settle(&mut r);
+    let (owner, rx) = fasync::channel(16);
+    let _sub = owner.attach(&reg).unwrap();
+    assert_eq!(
+        s.sock.peer_addr().map(drop).unwrap_err().raw_os_error(),
+        Some(libc::ENOTCONN),
+        "in flight"
+    );
+    let (accepted, _) = l.accept().unwrap();
+    drop((first, accepted));
+    for _ in 0..40 {
+        if s.sock.peer_addr().is_ok() {
+            break;
+        }
+        r.turn(Some(Duration::from_millis(100))).unwrap();
+    }
+    settle(&mut r);
+    assert!(s.sock.peer_addr().is_ok(), "the connect completed");
+    assert_eq!(codes(&rx), vec![Code::Out]);
+}
+
+#[test]
 fn a_deferred_subscription_dropped_before_bind_is_never_attached() {
     let r = Reactor::new().unwrap();
     let s = unregistered();
