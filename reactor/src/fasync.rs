@@ -666,7 +666,9 @@ fn codes(kind: Kind, r: &Report, baseline: u64, urgent_new: bool) -> Codes {
 /// `prev` is the state word before `record`, `bits` what it recorded.
 /// Called by the dispatcher only when the word's `FASYNC` bit is set.
 /// Lock-free and allocation-free: a few atomics and bounded-queue pushes.
-#[inline]
+/// Kept out of line: a socket nobody attached to never gets here, and its
+/// dispatch should not carry this code.
+#[inline(never)]
 pub(crate) fn notify(state: &State, wq: &SocketWq, prev: u64, bits: u64) {
     if wq.fasync.is_empty() {
         return;
