@@ -1,6 +1,7 @@
 //! The syscall layer: epoll, eventfd, the few fcntl calls the reactor
-//! needs, and what fasync asks about a socket when it attaches. This is the only module that issues raw syscalls; every `unsafe`
-//! block here says why it is sound.
+//! needs, and what fasync asks about a socket when it attaches. This is
+//! the only module that issues raw syscalls; every `unsafe` block here
+//! says why it is sound.
 
 mod epoll;
 mod eventfd;
