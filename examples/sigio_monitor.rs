@@ -13,18 +13,24 @@
 //! signalled to an `O_ASYNC` owner. For instance:
 //!
 //! ```text
-//! listening on 127.0.0.1:40121
-//! #1   fd 9    POLL_IN  band 0x041 SIGIO   (listener: a connection is pending)
-//! #2   fd 10   connection from 127.0.0.1:51532
-//! #2   fd 10   POLL_IN  band 0x041 SIGIO
-//! #2   fd 10   POLL_PRI band 0x082 SIGURG  (out-of-band data)
-//! #2   fd 10   POLL_IN  band 0x041 SIGIO
-//! #2   fd 10   POLL_IN  band 0x041 SIGIO   (the peer's FIN)
-//! #2   fd 10   closed
+//! listening on 127.0.0.1:35493
+//! #2   fd 6    connection from 127.0.0.1:36980
+//! #1   fd 5    POLL_IN  band 0x041 SIGIO    (listener: a connection is pending)
+//! #2   fd 6    POLL_IN  band 0x041 SIGIO                  <- a line typed
+//! #2   fd 6    POLL_PRI band 0x082 SIGURG   (out-of-band data)
+//! #2   fd 6    POLL_IN  band 0x041 SIGIO                  <- the urgent byte
+//! #2   fd 6    POLL_IN  band 0x041 SIGIO                  <- the peer's FIN
+//! #2   fd 6    closed
+//! #3   fd 6    connection from 127.0.0.1:36988
+//! #1   fd 5    POLL_IN  band 0x041 SIGIO    (listener: a connection is pending)
+//! #3   fd 6    POLL_ERR band 0x008 SIGIO    (an error: a reset?)
+//! #3   fd 6    closed
 //! ```
 //!
-//! `#N` is the socket's `SocketId`: unlike the fd number, which the kernel
-//! hands out again after a close, it is never reused.
+//! Two tasks print, so a connection's last notice may come after its
+//! `closed` line. `#N` is the socket's `SocketId`: unlike the fd number,
+//! which the kernel hands out again after a close (fd 6 above), it is
+//! never reused.
 
 use std::io;
 use std::net::SocketAddr;
@@ -109,7 +115,7 @@ fn print_notice(n: &Notice, listener: SocketId) {
         Code::Hup => "  (hung up in both directions)",
         _ => "",
     };
-    println!(
+    let line = format!(
         "#{:<3} fd {:<4} {:<8} band {:#05x} {:<7}{why}",
         id.get(),
         fd,
@@ -117,6 +123,7 @@ fn print_notice(n: &Notice, listener: SocketId) {
         n.band(),
         signal
     );
+    println!("{}", line.trim_end());
 }
 
 /// Echoes until the peer closes; the subscription lives as long as the
