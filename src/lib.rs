@@ -10,6 +10,9 @@ pub use sockwq_reactor as reactor;
 /// TCP, UDP and Unix sockets: a drop-in for `tokio::net`.
 pub use sockwq_net as net;
 
+/// SIGIO-style notices: the kernel's fasync semantics on a channel.
+pub use sockwq_reactor::fasync;
+
 pub use sockwq_runtime::{
     Builder, JoinError, JoinHandle, Runtime, block_on, spawn, spawn_blocking, spawn_local,
 };

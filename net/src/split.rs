@@ -15,7 +15,8 @@
 //!
 //! The halves of one stream share its registration: the reader arms the
 //! read waker slot, the writer the write slot, so the two wait at once
-//! without a lock.
+//! without a lock. Each half is also the stream's socket for fasync
+//! (`AsSource`): a channel attached through a half gets the socket's notices.
 //!
 //! [`TcpStream`]: crate::tcp::TcpStream
 //! [`UnixStream`]: crate::unix::UnixStream
@@ -135,6 +136,11 @@ macro_rules! impl_split_halves {
         $crate::io::impl_read_io!([] OwnedReadHalf, |this| &this.inner.io);
         $crate::io::impl_write_io!([] OwnedWriteHalf, |this| &this.inner.io, |s| s.shutdown_write());
 
+        $crate::split::impl_split_halves!(@source $stream, ReadHalf<'_>);
+        $crate::split::impl_split_halves!(@source $stream, WriteHalf<'_>);
+        $crate::split::impl_split_halves!(@source $stream, OwnedReadHalf);
+        $crate::split::impl_split_halves!(@source $stream, OwnedWriteHalf);
+
         impl AsRef<$stream> for ReadHalf<'_> {
             fn as_ref(&self) -> &$stream {
                 self.0
@@ -156,6 +162,19 @@ macro_rules! impl_split_halves {
         impl AsRef<$stream> for OwnedWriteHalf {
             fn as_ref(&self) -> &$stream {
                 &self.inner
+            }
+        }
+    };
+
+    // A half is its stream's socket for fasync: a channel attached through
+    // either half (or the stream) sees the socket's notices.
+    (@source $stream:ident, $half:ty) => {
+        /// The stream's reactor source: a
+        /// [`fasync::Owner`](sockwq_reactor::fasync::Owner) can attach
+        /// through a half.
+        impl sockwq_reactor::fasync::AsSource for $half {
+            fn as_source(&self) -> &std::sync::Arc<sockwq_reactor::Source> {
+                sockwq_reactor::fasync::AsSource::as_source(AsRef::<$stream>::as_ref(self))
             }
         }
     };

@@ -179,7 +179,7 @@ pub(crate) fn dispatch_with<W: WqRead>(state: &State, wq: &W, bits: u64) -> usiz
     if prev & (list | state::FASYNC) != 0 {
         woken += wq.read_wq(|wq| {
             if prev & state::FASYNC != 0 {
-                fasync::notify(&wq.fasync, prev, bits);
+                fasync::notify(state, wq, prev, bits);
             }
             if prev & list != 0 { wq.wake(bits) } else { 0 }
         });
@@ -215,6 +215,9 @@ pub struct Source {
     fd: RawFd,
     pub(crate) key: usize,
     shared: Arc<Shared>,
+    /// The fasync [`SocketId`](crate::fasync::SocketId), given at the first
+    /// attach (0 until then): no cost to sockets nobody attaches to.
+    pub(crate) fasync_id: AtomicU64,
 }
 
 impl fmt::Debug for Source {
@@ -246,6 +249,7 @@ impl Source {
             fd,
             key,
             shared,
+            fasync_id: AtomicU64::new(0),
         }
     }
 
@@ -547,18 +551,20 @@ impl Source {
         )
     }
 
-    /// Adds `link` to the fasync list and raises `FASYNC`.
-    pub(crate) fn attach_fasync(&self, link: &Arc<Link>) {
+    /// Adds `links` to the fasync list and raises `FASYNC`; returns the state
+    /// word as of raising it.
+    pub(crate) fn attach_fasync(&self, links: &[Arc<Link>]) -> u64 {
         self.rcu(
             |cur| SocketWq {
                 waiters: cur.waiters.clone(),
-                fasync: cur.fasync.iter().chain([link]).cloned().collect(),
+                fasync: cur.fasync.iter().chain(links).cloned().collect(),
             },
             |_| self.state.set_flags(state::FASYNC),
-        );
+        )
     }
 
-    /// Removes `link` from the fasync list; drops `FASYNC` when it is empty.
+    /// Removes `link` from the fasync list; when it is empty, drops `FASYNC`
+    /// and the fasync-only flags (`NOSPACE`, `CONNECTING`) with it.
     pub(crate) fn detach_fasync(&self, link: &Arc<Link>) {
         self.rcu(
             |cur| SocketWq {
@@ -572,7 +578,8 @@ impl Source {
             },
             |next| {
                 if next.fasync.is_empty() {
-                    self.state.clear_flags(state::FASYNC);
+                    self.state
+                        .clear_flags(state::FASYNC | state::NOSPACE | state::CONNECTING);
                 }
             },
         );

@@ -13,6 +13,7 @@
 //!  bit  12      LIST_WR: a readiness future waits for a write-side event
 //!  bit  13      FASYNC: a fasync subscriber is attached (the SocketWq's list)
 //!  bit  14      NOSPACE: a write hit WouldBlock since the last POLL_OUT notice
+//!  bit  15      CONNECTING: a connect's outcome is owed to the fasync list
 //!  bits 16..40  read tick  (24 bits)
 //!  bits 40..64  write tick (24 bits)
 //! ```
@@ -96,6 +97,7 @@ pub(crate) const LIST_RD: u64 = 1 << 11;
 pub(crate) const LIST_WR: u64 = 1 << 12;
 pub(crate) const FASYNC: u64 = 1 << 13;
 pub(crate) const NOSPACE: u64 = 1 << 14;
+pub(crate) const CONNECTING: u64 = 1 << 15;
 
 const SLOT_MASK: u64 = 0b11;
 const IDLE: u64 = 0;
@@ -183,7 +185,9 @@ fn bump_tick(s: u64, d: Direction) -> u64 {
 /// socket's `EPOLLERR` after an ICMP error claims); after a short read it
 /// leaves them out (the next read returns EOF at once).
 /// Clearing `WRITABLE` (a write hit `WouldBlock`, or wrote short) raises
-/// `NOSPACE`, in the same RMW: the kernel's `SOCK_NOSPACE`.
+/// `NOSPACE` in the same RMW when a fasync channel is attached: the
+/// kernel's `SOCKWQ_ASYNC_NOSPACE`, which `sk_set_bit` sets only on a
+/// `SOCK_FASYNC` socket.
 #[inline]
 pub(crate) fn cleared(cur: u64, bits: u64, snapshot: u64) -> u64 {
     let mut out = cur;
@@ -191,20 +195,12 @@ pub(crate) fn cleared(cur: u64, bits: u64, snapshot: u64) -> u64 {
         let mine = bits & d.ready_bits();
         if mine != 0 && tick(cur, d) == tick(snapshot, d) {
             out &= !mine;
-            if mine & WRITABLE != 0 {
+            if mine & WRITABLE != 0 && cur & FASYNC != 0 {
                 out |= NOSPACE;
             }
         }
     }
     out
-}
-
-/// Whether `word` (a `record`'s previous word) shows a task waiting for
-/// data: an armed read slot or a read-side readiness future. The fasync
-/// `SOCK_WAKE_WAITD` rule sends no `POLL_IN` then.
-#[inline]
-pub(crate) fn reader_waiting(word: u64) -> bool {
-    slot(word, Direction::Read) == ARMED || word & LIST_RD != 0
 }
 
 /// The state word plus the two waker cells it governs.
@@ -464,5 +460,11 @@ impl State {
     /// Clears flag bits (`LIST_*`).
     pub(crate) fn clear_flags(&self, bits: u64) {
         self.word.fetch_and(!bits, AcqRel);
+    }
+
+    /// Clears flag bits and returns those of them that were set: the one
+    /// caller that sees a bit set has claimed it. `AcqRel`, as `set_flags`.
+    pub(crate) fn take_flags(&self, bits: u64) -> u64 {
+        self.word.fetch_and(!bits, AcqRel) & bits
     }
 }

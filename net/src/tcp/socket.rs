@@ -8,6 +8,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawF
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
+use sockwq_reactor::fasync::{Attach, Deferred, Target};
 
 use super::{TcpListener, TcpStream};
 
@@ -37,6 +38,8 @@ use super::{TcpListener, TcpStream};
 /// ```
 pub struct TcpSocket {
     inner: Socket,
+    /// fasync channels attached before `connect`/`listen` registers it.
+    fasync: Deferred,
 }
 
 impl TcpSocket {
@@ -55,10 +58,17 @@ impl TcpSocket {
         TcpSocket::new(Domain::for_address(addr))
     }
 
+    fn from_socket(inner: Socket) -> TcpSocket {
+        TcpSocket {
+            inner,
+            fasync: Deferred::new(),
+        }
+    }
+
     fn new(domain: Domain) -> io::Result<TcpSocket> {
         let ty = Type::STREAM.nonblocking().cloexec();
         let inner = Socket::new(domain, ty, Some(Protocol::TCP))?;
-        Ok(TcpSocket { inner })
+        Ok(TcpSocket::from_socket(inner))
     }
 
     /// Sets `SO_KEEPALIVE`.
@@ -243,7 +253,13 @@ impl TcpSocket {
             }
         }
         let stream = std::net::TcpStream::from(OwnedFd::from(self.inner));
-        TcpStream::new_nonblocking(stream)?.finish_connect().await
+        let stream = TcpStream::new_nonblocking(stream)?;
+        if !self.fasync.is_empty() {
+            // Attached before connect: the connect's own outcome is owed to
+            // them, even if it already happened.
+            self.fasync.bind(&stream, true);
+        }
+        stream.finish_connect().await
     }
 
     /// Starts listening with the given backlog (clamped to `i32::MAX`; the
@@ -251,15 +267,15 @@ impl TcpSocket {
     pub fn listen(self, backlog: u32) -> io::Result<TcpListener> {
         self.inner.listen(i32::try_from(backlog).unwrap_or(i32::MAX))?;
         let listener = std::net::TcpListener::from(OwnedFd::from(self.inner));
-        TcpListener::new(listener)
+        let listener = TcpListener::new(listener)?;
+        self.fasync.bind(&listener, false);
+        Ok(listener)
     }
 
     /// Converts a `std::net::TcpStream` into a `TcpSocket` (e.g. to set
     /// options on a socket that another library created).
     pub fn from_std_stream(std_stream: std::net::TcpStream) -> TcpSocket {
-        TcpSocket {
-            inner: Socket::from(OwnedFd::from(std_stream)),
-        }
+        TcpSocket::from_socket(Socket::from(OwnedFd::from(std_stream)))
     }
 }
 
@@ -292,7 +308,38 @@ impl FromRawFd for TcpSocket {
     unsafe fn from_raw_fd(fd: RawFd) -> TcpSocket {
         // SAFETY: the caller guarantees `fd` is an owned, open socket.
         let inner = unsafe { Socket::from_raw_fd(fd) };
-        TcpSocket { inner }
+        TcpSocket::from_socket(inner)
+    }
+}
+
+/// A fasync channel can attach to a `TcpSocket` before it connects or
+/// listens, as `O_ASYNC` can be set on a socket before `connect(2)`: the
+/// subscription takes effect when [`connect`](TcpSocket::connect) or
+/// [`listen`](TcpSocket::listen) registers the socket, and the connect's
+/// own outcome is notified (`POLL_OUT` when it completes, `POLL_ERR` when
+/// it is refused), whenever it happened.
+///
+/// ```
+/// use sockwq_net::{TcpListener, TcpSocket};
+/// use sockwq_reactor::fasync::{self, Code};
+///
+/// # futures::executor::block_on(async {
+/// let listener = TcpListener::bind("127.0.0.1:0").await?;
+/// let (owner, mut rx) = fasync::channel(16);
+///
+/// let socket = TcpSocket::new_v4()?;
+/// let sub = owner.attach(&socket)?; // before connect(2)
+/// let stream = socket.connect(listener.local_addr()?).await?;
+/// let notice = rx.recv().await.expect("channel open");
+/// assert_eq!(notice.code(), Code::Out); // tcp_finish_connect's POLL_OUT
+/// assert_eq!(notice.socket(), Some(sub.socket()));
+/// # drop(stream);
+/// # Ok::<(), std::io::Error>(())
+/// # }).unwrap();
+/// ```
+impl Attach for TcpSocket {
+    fn fasync_target(&self) -> Target<'_> {
+        Target::Deferred(&self.fasync, self.inner.as_raw_fd())
     }
 }
 

@@ -111,6 +111,15 @@ impl TcpStream {
     /// The socket is put in non-blocking mode (unlike tokio, which leaves
     /// that to the caller) and registered with the current reactor (the
     /// one entered on this thread, else the global one).
+    ///
+    /// A socket whose non-blocking `connect(2)` is still in flight
+    /// (`EINPROGRESS`) may be passed: [`writable`](TcpStream::writable)
+    /// then waits for the connect, and [`take_error`](TcpStream::take_error)
+    /// tells its outcome. A fasync channel attached while the connect is in
+    /// flight (`SYN_SENT`) is notified of it (`POLL_OUT`, or `POLL_ERR`); on
+    /// loopback the handshake usually completes inside `connect(2)`, so to
+    /// be notified of every connect, attach a [`TcpSocket`] before
+    /// [`TcpSocket::connect`] instead (see its `Attach` impl).
     pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         TcpStream::new(stream)
     }

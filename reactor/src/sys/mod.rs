@@ -1,12 +1,15 @@
-//! The syscall layer: epoll, eventfd and the few fcntl calls the reactor
-//! needs. This is the only module that issues raw syscalls; every `unsafe`
-//! block here says why it is sound.
+//! The syscall layer: epoll, eventfd, the few fcntl calls the reactor
+//! needs, and what fasync asks about a socket when it attaches. This is
+//! the only module that issues raw syscalls; every `unsafe` block here
+//! says why it is sound.
 
 mod epoll;
 mod eventfd;
+mod sockinfo;
 
 pub(crate) use epoll::{Epoll, Events};
 pub(crate) use eventfd::EventFd;
+pub(crate) use sockinfo::{TCP_SYN_SENT, readiness_now, sock_info, tcp_state};
 
 use std::io;
 use std::os::fd::RawFd;
