@@ -1410,21 +1410,24 @@ fn run_load_sweep(cfg: &Config, subjects: &[Subject]) -> io::Result<Vec<SweepPoi
                         }
                         res.rounds.push(sample);
                     }
-                    Err(e) => {
-                        if is_fatal(&e) {
-                            pb.finish_and_clear();
-                            return Err(e);
-                        }
+                    Err(RunError::Fatal(e)) => {
+                        pb.finish_and_clear();
+                        return Err(e);
+                    }
+                    Err(RunError::Failed { why, errors }) => {
                         note(
                             &pb,
                             format!(
-                                "round {}/{} {}: failed: {e}",
+                                "round {}/{} {}: failed: {why}",
                                 round + 1,
                                 cfg.rounds,
                                 subject.name()
                             ),
                         );
-                        res.failures.push(format!("round {}: {e}", round + 1));
+                        res.failures.push(format!("round {}: {why}", round + 1));
+                        for (k, v) in errors {
+                            *res.errors.entry(k).or_default() += v;
+                        }
                     }
                 }
                 pb.inc(1);
@@ -1475,13 +1478,37 @@ fn error_note(errors: &BTreeMap<String, u64>) -> String {
     }
 }
 
+/// Why a run gave no figures.
+enum RunError {
+    /// Every further run would fail the same way (out of fds).
+    Fatal(io::Error),
+    /// This run failed; the errors its connections met.
+    Failed {
+        why: String,
+        errors: BTreeMap<String, u64>,
+    },
+}
+
+impl From<io::Error> for RunError {
+    fn from(e: io::Error) -> RunError {
+        if is_fatal(&e) {
+            RunError::Fatal(e)
+        } else {
+            RunError::Failed {
+                why: e.to_string(),
+                errors: BTreeMap::new(),
+            }
+        }
+    }
+}
+
 /// One run: starts the server (unless it is a target), loads it, stops it.
 fn run_one(
     cfg: &Config,
     subject: &Subject,
     conns: u32,
     pb: &ProgressBar,
-) -> io::Result<(RoundSample, Histogram<u64>)> {
+) -> Result<(RoundSample, Histogram<u64>), RunError> {
     let (addr, pid, server) = match subject {
         Subject::Kind(k) => {
             let s = start_server(*k, cfg)?;
@@ -1519,7 +1546,10 @@ fn run_one(
         } else {
             format!("no message echoed: {}", describe_errors(&load.errors))
         };
-        return Err(io::Error::other(why));
+        return Err(RunError::Failed {
+            why,
+            errors: load.errors,
+        });
     }
     let window_s = load.window.as_secs_f64();
     let msgs_per_sec = load.msgs_window as f64 / window_s;
@@ -1745,15 +1775,32 @@ fn print_table(cfg: &Config, point: &SweepPoint, subjects: &[Subject]) {
         .collect();
     print!("{}", print_markdown(&header, &right, &rows));
     println!();
+    let mut hints = Vec::new();
     for r in &point.servers {
         for f in &r.failures {
             println!("{}: failed run: {f}", r.server);
+            if let Some(h) = hint_for_text(f)
+                && !hints.contains(&h)
+            {
+                hints.push(h);
+            }
         }
         if !r.errors.is_empty() {
             println!("{}: errors: {}", r.server, describe_errors(&r.errors));
         }
     }
+    for h in hints {
+        println!("hint: {h}");
+    }
     println!("{}", closing_line(cfg, point));
+}
+
+/// The hint for an error that reached us as text (a failed run's reason).
+fn hint_for_text(text: &str) -> Option<String> {
+    [libc::ECONNREFUSED, libc::EMFILE, libc::EADDRNOTAVAIL]
+        .into_iter()
+        .find(|&code| text.contains(&format!("(os error {code})")))
+        .and_then(|code| echo_server::hint(&io::Error::from_raw_os_error(code)))
 }
 
 /// The sentence under the table: what it shows.
