@@ -106,6 +106,9 @@ struct Cli {
     /// Instead of the load: open this many idle connections to each server and report its memory (RSS) and fds per connection.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
     idle: Option<u32>,
+    /// Instead of --duration: send exactly N messages in all (split over the connections), no warm-up; the load for instruction counts under callgrind.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    messages: Option<u64>,
     /// Workers of the multi-threaded servers (default: the CPU count).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
     workers: Option<u16>,
@@ -194,6 +197,8 @@ struct Config {
     /// The CPU the load generator and the single-threaded servers share.
     pinned_cpu: Option<usize>,
     ports_per_source: u32,
+    /// Messages per run in all (`--messages`), instead of a timed window.
+    messages: Option<u64>,
 }
 
 /// Where the load goes.
@@ -244,6 +249,7 @@ fn run(cli: Cli) -> io::Result<bool> {
         cpus: cpus.clone(),
         pinned_cpu,
         ports_per_source,
+        messages: cli.messages,
     };
     let subjects: Vec<Subject> = match &cli.target {
         Some(t) => {
@@ -648,6 +654,8 @@ struct Conn {
     received: u64,
     /// Send time of each message in flight, oldest first.
     sent_at: VecDeque<Instant>,
+    /// How many messages to send in all (`--messages`), else `u64::MAX`.
+    limit: u64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -795,6 +803,10 @@ fn load_thread(
             written: 0,
             received: 0,
             sent_at: VecDeque::with_capacity(depth),
+            limit: cfg.messages.map_or(u64::MAX, |m| {
+                let n = u64::from(spec.conns);
+                m / n + u64::from(u64::from(id) < m % n)
+            }),
         });
     }
     // Wait until every connection is up (or failed).
@@ -849,9 +861,14 @@ fn load_thread(
     // Start every thread's load at once.
     start.0.wait();
     let t0 = *start.1.get_or_init(Instant::now);
-    let warm_end = t0 + Duration::from_secs_f64(cfg.warmup_s);
-    let end = warm_end + Duration::from_secs_f64(cfg.duration_s);
-    let mut phase = if cfg.warmup_s > 0.0 {
+    // A counted run (--messages) has no warm-up and ends when all are back.
+    let warmup = if cfg.messages.is_some() { 0.0 } else { cfg.warmup_s };
+    let warm_end = t0 + Duration::from_secs_f64(warmup);
+    let end = match cfg.messages {
+        Some(_) => t0 + Duration::from_secs(24 * 3600),
+        None => warm_end + Duration::from_secs_f64(cfg.duration_s),
+    };
+    let mut phase = if warmup > 0.0 {
         Phase::Warmup
     } else {
         Phase::Measure
@@ -873,7 +890,9 @@ fn load_thread(
     let mut next_tick = t0 + Duration::from_millis(200);
     for c in conns.iter_mut().filter(|c| c.alive) {
         for _ in 0..depth {
-            queue_message(c, size, t0);
+            if c.queued < c.limit {
+                queue_message(c, size, t0);
+            }
         }
         if let Err(e) = flush(c) {
             close_with(c, &poll, &mut errors, format!("write: {e}"));
@@ -889,7 +908,12 @@ fn load_thread(
                 target_cpu0 = Some(proc_cpu(pid)?);
             }
         }
-        if phase == Phase::Measure && now >= end {
+        let counted_done = cfg.messages.is_some()
+            && phase == Phase::Measure
+            && conns
+                .iter()
+                .all(|c| !c.alive || (c.queued == c.limit && c.written == c.received));
+        if phase == Phase::Measure && (now >= end || counted_done) {
             phase = Phase::Drain;
             window_end = Some(now);
             drain_deadline = Some(now + DRAIN);
@@ -965,7 +989,7 @@ fn load_thread(
                         msgs_window += 1;
                         hist.saturating_record(now.duration_since(sent).as_nanos() as u64);
                     }
-                    if phase != Phase::Drain {
+                    if phase != Phase::Drain && c.queued < c.limit {
                         queue_message(c, size, now);
                     }
                 }
@@ -1681,12 +1705,17 @@ fn describe_load(cfg: &Config, conns: u32) -> String {
         Mode::Pingpong => "ping-pong".to_owned(),
         Mode::Pipelined => format!("pipelined, {} in flight per connection", cfg.depth),
     };
+    let length = match cfg.messages {
+        Some(m) => format!("{m} messages per run"),
+        None => format!(
+            "{} s measured per run (after {} s warm-up)",
+            cfg.duration_s, cfg.warmup_s
+        ),
+    };
     format!(
-        "{conns} connection{} × {} B {shape}, {} s measured per run (after {} s warm-up), {} round{}",
+        "{conns} connection{} × {} B {shape}, {length}, {} round{}",
         if conns == 1 { "" } else { "s" },
         cfg.size,
-        cfg.duration_s,
-        cfg.warmup_s,
         cfg.rounds,
         if cfg.rounds == 1 { "" } else { "s" },
     )
@@ -2172,7 +2201,7 @@ fn plot(path: &Path, cfg: &Config, sweep: &[SweepPoint]) -> io::Result<()> {
         .flat_map(|p| &p.servers)
         .filter_map(|s| s.max.map(|m| m.msgs_per_sec))
         .fold(1.0, f64::max)
-        * 1.18;
+        * 1.65;
     let mut chart = ChartBuilder::on(&left)
         .caption(
             "messages per second (median of rounds, min–max whisker)",
@@ -2247,10 +2276,13 @@ fn plot(path: &Path, cfg: &Config, sweep: &[SweepPoint]) -> io::Result<()> {
                     ),
                 ])
                 .map_err(|x| e(&x))?;
+            let cpu = m
+                .cpu_us_per_msg
+                .map_or(String::new(), |c| format!(", {c:.2} µs CPU/msg"));
             let label = if k > 1 {
-                format!("{} ({} conns)", si(m.msgs_per_sec), point.conns)
+                format!("{}{cpu} ({} conns)", si(m.msgs_per_sec), point.conns)
             } else {
-                si(m.msgs_per_sec)
+                format!("{}{cpu}", si(m.msgs_per_sec))
             };
             let (lx, ly) = chart.backend_coord(&(hi.msgs_per_sec, yc));
             let (lx, ly) = (lx - bx, ly - by);

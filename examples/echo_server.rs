@@ -566,7 +566,27 @@ fn serve_mio(addr: SocketAddr) -> io::Result<()> {
             }
             return Err(e);
         }
-        if accept_retry || events.iter().any(|e| e.token() == LISTENER) {
+        let mut accept = accept_retry;
+        for event in events.iter() {
+            let i = event.token().0;
+            if i == LISTENER.0 {
+                accept = true;
+                continue;
+            }
+            let Some(conn) = conns.get_mut(i).and_then(Option::as_mut) else {
+                continue;
+            };
+            let alive = mio_drive(
+                conn,
+                &mut buf,
+                event.is_readable() || event.is_read_closed() || event.is_error(),
+            );
+            if !alive {
+                conns[i] = None; // closes the socket, which leaves the epoll set
+                free.push(i);
+            }
+        }
+        if accept {
             accept_retry = false;
             loop {
                 match listener.accept() {
@@ -597,24 +617,6 @@ fn serve_mio(addr: SocketAddr) -> io::Result<()> {
                         break;
                     }
                 }
-            }
-        }
-        for event in events.iter() {
-            let i = event.token().0;
-            if i == LISTENER.0 {
-                continue;
-            }
-            let Some(conn) = conns.get_mut(i).and_then(Option::as_mut) else {
-                continue;
-            };
-            let alive = mio_drive(
-                conn,
-                &mut buf,
-                event.is_readable() || event.is_read_closed() || event.is_error(),
-            );
-            if !alive {
-                conns[i] = None; // closes the socket, which leaves the epoll set
-                free.push(i);
             }
         }
     }
