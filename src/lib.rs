@@ -4,7 +4,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 /// The reactor: [`Reactor`](reactor::Reactor), [`Source`](reactor::Source),
-/// [`Async`](reactor::Async), [`fasync`](reactor::fasync).
+/// [`Async`](reactor::Async), [`fasync`](mod@reactor::fasync).
 pub use sockwq_reactor as reactor;
 
 /// TCP, UDP and Unix sockets: a drop-in for `tokio::net`.
