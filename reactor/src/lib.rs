@@ -37,6 +37,7 @@ compile_error!("sockwq is Linux-only: it is built on epoll(7) and eventfd(2).");
 #[doc(hidden)]
 pub mod ablation;
 mod async_fd;
+pub mod coop;
 mod current;
 pub mod fasync;
 mod interest;
@@ -47,6 +48,8 @@ mod state;
 mod state_tests;
 mod sync;
 mod sys;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 mod wq;
 
 pub use async_fd::Async;

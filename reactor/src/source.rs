@@ -7,12 +7,13 @@ use std::io;
 use std::os::fd::RawFd;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll, ready};
 
 use arc_swap::ArcSwap;
 use futures_util::task::AtomicWaker;
 
+use crate::coop;
 use crate::fasync::{self, Link};
 use crate::interest::{Interest, Ready};
 use crate::state::{self, Direction, State};
@@ -25,6 +26,18 @@ pub(crate) struct Shared {
     pub(crate) rcu_updates: AtomicU64,
     pub(crate) eventfd_writes: AtomicU64,
     pub(crate) registrations: AtomicU64,
+    /// The error IO on this reactor's sources returns once it has shut
+    /// down, when not [`reactor_gone`] (a reactor that belongs to a tokio
+    /// runtime fails with tokio's shutdown error). Set once, before the
+    /// first registration.
+    pub(crate) shutdown_error: OnceLock<fn() -> io::Error>,
+}
+
+impl Shared {
+    /// The error for IO on a reactor that has shut down.
+    pub(crate) fn gone(&self) -> io::Error {
+        self.shutdown_error.get().map_or_else(reactor_gone, |f| f())
+    }
 }
 
 /// A readiness snapshot returned by [`Source::poll_ready`] and friends.
@@ -199,9 +212,9 @@ impl Source {
     }
 
     #[inline]
-    fn event(word: u64, mask: u64) -> io::Result<ReadyEvent> {
+    fn event(&self, word: u64, mask: u64) -> io::Result<ReadyEvent> {
         if word & state::SHUTDOWN != 0 {
-            return Err(reactor_gone());
+            return Err(self.shared.gone());
         }
         Ok(ReadyEvent {
             ready: Ready::from_bits((word & mask) as u8),
@@ -216,8 +229,13 @@ impl Source {
     /// One task per direction: as with tokio's `poll_read_ready`, when
     /// several tasks poll the same direction concurrently only the last is
     /// guaranteed a wakeup. Use [`ready`](Self::ready) for many waiters.
+    ///
+    /// A ready result spends one unit of the task's [`coop`] budget.
     pub fn poll_ready(&self, cx: &mut Context<'_>, interest: Interest) -> Poll<io::Result<ReadyEvent>> {
-        self.poll_ready_clearing(cx, interest, None)
+        let unit = ready!(coop::poll_proceed(cx));
+        let ev = ready!(self.poll_ready_clearing(cx, interest, None));
+        unit.made_progress();
+        Poll::Ready(ev)
     }
 
     /// [`poll_ready`](Self::poll_ready) for `Interest::READABLE`.
@@ -243,7 +261,7 @@ impl Source {
         if clear.is_none() {
             let word = self.state.load();
             if word & (mask | state::SHUTDOWN) != 0 {
-                return Poll::Ready(Self::event(word, mask));
+                return Poll::Ready(self.event(word, mask));
             }
         }
         self.poll_arm(cx, interest, mask, clear)
@@ -261,7 +279,7 @@ impl Source {
         for &d in directions(interest) {
             let c = clear.take().map(|e| e.clear_args());
             if let Poll::Ready(word) = self.state.poll_ready(d, mask, c, cx.waker()) {
-                return Poll::Ready(Self::event(word, mask));
+                return Poll::Ready(self.event(word, mask));
             }
         }
         Poll::Pending
@@ -309,7 +327,7 @@ impl Source {
     /// calling `f` when not ready.
     pub fn try_io<R>(&self, interest: Interest, f: impl FnOnce() -> io::Result<R>) -> io::Result<R> {
         let mask = interest.mask().bits() as u64;
-        let ev = Self::event(self.state.load(), mask)?;
+        let ev = self.event(self.state.load(), mask)?;
         if ev.ready.is_empty() {
             return Err(io::ErrorKind::WouldBlock.into());
         }
@@ -340,12 +358,16 @@ impl Source {
     /// `read` that would only return `EAGAIN` (tokio does the same). Safe
     /// with edge-triggered epoll: data arriving later is a new edge with a
     /// new tick, which the tick-checked clear does not erase.
+    ///
+    /// A completed operation spends one unit of the task's [`coop`] budget;
+    /// with the budget spent it yields (`Pending`, task woken) at once.
     pub fn poll_io_drain<R>(
         &self,
         cx: &mut Context<'_>,
         interest: Interest,
         mut f: impl FnMut() -> io::Result<(R, bool)>,
     ) -> Poll<io::Result<R>> {
+        let unit = ready!(coop::poll_proceed(cx));
         let mut clear = None;
         loop {
             let ev = match self.poll_ready_clearing(cx, interest, clear.take()) {
@@ -359,9 +381,13 @@ impl Source {
                     if drained {
                         self.clear_readiness(ev);
                     }
+                    unit.made_progress();
                     return Poll::Ready(Ok(r));
                 }
-                Err(e) => return Poll::Ready(Err(e)),
+                Err(e) => {
+                    unit.made_progress();
+                    return Poll::Ready(Err(e));
+                }
             }
         }
     }
@@ -470,7 +496,7 @@ impl Readiness<'_> {
         if let Some(w) = self.waiter.take() {
             self.source.leave(&w);
         }
-        Poll::Ready(Source::event(word, self.mask))
+        Poll::Ready(self.source.event(word, self.mask))
     }
 }
 
