@@ -63,6 +63,12 @@ pub fn handle_for(rt: &::tokio::runtime::Handle) -> io::Result<Handle> {
     registry::reactor_for(rt)
 }
 
+/// How many tokio runtimes have a sockwq reactor (or are known to have no
+/// IO driver) right now. A runtime's entry goes when it shuts down.
+pub fn runtimes() -> usize {
+    registry::entries()
+}
+
 /// The reactor a new socket joins when this thread is inside a tokio
 /// runtime; `None` when it is not.
 #[inline]

@@ -128,6 +128,11 @@ fn lookup_or_start(rt: &RtHandle, id: Id) -> io::Result<Handle> {
     Ok(handle)
 }
 
+/// Runtimes with a live reactor (or a no-IO marker) in the map.
+pub(super) fn entries() -> usize {
+    reactors().len()
+}
+
 fn no_io() -> io::Error {
     io::Error::new(
         io::ErrorKind::Unsupported,
