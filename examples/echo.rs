@@ -36,14 +36,20 @@ enum Kind {
     SockwqPerCore,
     TokioCurrentThread,
     TokioMultiThread,
+    /// sockwq sockets in a tokio current_thread runtime (its own reactor).
+    SockwqOnTokioCurrentThread,
+    /// sockwq sockets in a tokio multi_thread runtime, 2 workers.
+    SockwqOnTokioMultiThread,
 }
 
 impl Kind {
-    const ALL: [Kind; 4] = [
+    const ALL: [Kind; 6] = [
         Kind::Sockwq,
         Kind::SockwqPerCore,
         Kind::TokioCurrentThread,
         Kind::TokioMultiThread,
+        Kind::SockwqOnTokioCurrentThread,
+        Kind::SockwqOnTokioMultiThread,
     ];
 
     fn name(self) -> &'static str {
@@ -52,6 +58,8 @@ impl Kind {
             Kind::SockwqPerCore => "sockwq-per-core",
             Kind::TokioCurrentThread => "tokio-current-thread",
             Kind::TokioMultiThread => "tokio-multi-thread",
+            Kind::SockwqOnTokioCurrentThread => "sockwq-on-tokio-ct",
+            Kind::SockwqOnTokioMultiThread => "sockwq-on-tokio-mt",
         }
     }
 
@@ -94,6 +102,21 @@ async fn sockwq_accept_loop(listener: sockwq::net::TcpListener) {
                 // EMFILE and friends: back off instead of spinning.
                 eprintln!("accept: {e}");
                 sockwq::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+async fn sockwq_on_tokio_accept_loop(listener: sockwq::net::TcpListener) {
+    loop {
+        match listener.accept().await {
+            Ok((s, _)) => {
+                let _ = s.set_nodelay(true);
+                tokio::spawn(echo_conn(s));
+            }
+            Err(e) => {
+                eprintln!("accept: {e}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
             }
         }
     }
@@ -175,6 +198,27 @@ fn serve(kind: Kind, port: u16) -> io::Result<()> {
                 tokio_accept_loop(listener).await;
                 Ok(())
             }),
+        Kind::SockwqOnTokioCurrentThread | Kind::SockwqOnTokioMultiThread => {
+            let rt = if kind == Kind::SockwqOnTokioCurrentThread {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?
+            } else {
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()?
+            };
+            rt.block_on(async {
+                let listener = sockwq::net::TcpListener::bind(addr).await?;
+                announce(listener.local_addr()?)?;
+                // Accept in a task, as the tokio servers do (on multi_thread
+                // the block_on thread is not a worker).
+                tokio::spawn(sockwq_on_tokio_accept_loop(listener))
+                    .await
+                    .map_err(io::Error::other)
+            })
+        }
     }
 }
 
@@ -328,7 +372,7 @@ fn main() -> io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--help" || a == "-h") {
         println!(
-            "usage: echo [--rounds N] [--secs S] [--conns C] [--no-pin]   benchmark sockwq vs tokio\n\
+            "usage: echo [--rounds N] [--secs S] [--conns C] [--no-pin] [--only K1,K2]   benchmark sockwq vs tokio\n\
              \x20      echo --serve KIND [--port P]   run one echo server (KIND: {})\n\
              \x20      echo --load PORT [--secs S] [--conns C]   load a running server",
             Kind::ALL.map(Kind::name).join(", ")
@@ -358,6 +402,17 @@ fn main() -> io::Result<()> {
     let secs: f64 = arg(&args, "--secs", 2.0f64)?.max(0.1);
     let conns: usize = arg(&args, "--conns", 50)?.max(1);
     let pinned = !args.iter().any(|a| a == "--no-pin");
+    // `--only a,b`: run just these kinds.
+    let only: Vec<Kind> = match args.iter().position(|a| a == "--only") {
+        Some(i) => args
+            .get(i + 1)
+            .map(String::as_str)
+            .unwrap_or("")
+            .split(',')
+            .map(Kind::parse)
+            .collect::<io::Result<_>>()?,
+        None => Kind::ALL.to_vec(),
+    };
     if pinned {
         pin_to_cpu0()?;
     }
@@ -369,10 +424,10 @@ fn main() -> io::Result<()> {
             ""
         }
     );
-    let mut samples: Vec<(Kind, Vec<Sample>)> = Kind::ALL.iter().map(|&k| (k, Vec::new())).collect();
+    let mut samples: Vec<(Kind, Vec<Sample>)> = only.iter().map(|&k| (k, Vec::new())).collect();
     for round in 0..rounds {
-        for i in 0..Kind::ALL.len() {
-            let idx = (i + round) % Kind::ALL.len();
+        for i in 0..samples.len() {
+            let idx = (i + round) % samples.len();
             let kind = samples[idx].0;
             let s = run_one(kind, conns, secs)?;
             eprintln!(
@@ -395,9 +450,14 @@ fn main() -> io::Result<()> {
             (k, rate, cpu, user)
         })
         .collect();
-    let base = |k: Kind| med.iter().find(|m| m.0 == k).expect("all kinds ran");
-    let (_, ct_rate, ct_cpu, ct_user) = *base(Kind::TokioCurrentThread);
-    let (_, mt_rate, mt_cpu, mt_user) = *base(Kind::TokioMultiThread);
+    let base = |k: Kind| {
+        med.iter()
+            .find(|m| m.0 == k)
+            .copied()
+            .unwrap_or((k, f64::NAN, f64::NAN, f64::NAN))
+    };
+    let (_, ct_rate, ct_cpu, ct_user) = base(Kind::TokioCurrentThread);
+    let (_, mt_rate, mt_cpu, mt_user) = base(Kind::TokioMultiThread);
     println!();
     println!(
         "| server | msgs/s | server CPU µs/msg | of it user | msgs/s vs tokio ct / mt | CPU/msg vs tokio ct / mt | user/msg vs tokio ct / mt |"

@@ -16,7 +16,10 @@ const QUEUED: usize = 50_000;
 #[test]
 fn always_ready_reader_does_not_starve_another_task() {
     let seen = with_watchdog(60, || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async {
             let (a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
             b.write_all(&vec![7u8; QUEUED]).unwrap();

@@ -147,3 +147,48 @@ fn two_runtimes_on_one_thread_each_have_their_own_reactor() {
         rt2.block_on(echo_round_trips()).unwrap();
     });
 }
+
+/// More sockets ready at once than one turn takes (256 events): the rest
+/// are turned in later batches (the driver task's hand-over), none lost.
+#[test]
+fn more_ready_sockets_than_a_batch() {
+    const N: usize = 700;
+    for multi in [false, true] {
+        with_watchdog(60, move || {
+            let rt = if multi {
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+            } else {
+                tokio::runtime::Builder::new_current_thread().enable_all().build()
+            }
+            .unwrap();
+            rt.block_on(async {
+                let mut peers = Vec::new();
+                let mut readers = tokio::task::JoinSet::new();
+                for _ in 0..N {
+                    let (a, b) = UnixStream::pair().unwrap();
+                    a.set_nonblocking(true).unwrap();
+                    let mut a = sockwq::net::UnixStream::from_std(a).unwrap();
+                    peers.push(b);
+                    readers.spawn(async move {
+                        let mut byte = [0u8; 1];
+                        a.read_exact(&mut byte).await.map(|_| byte[0])
+                    });
+                }
+                // Every reader waits; then all become readable at once.
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                for b in &mut peers {
+                    std::io::Write::write_all(b, b"!").unwrap();
+                }
+                let mut n = 0;
+                while let Some(r) = readers.join_next().await {
+                    assert_eq!(r.unwrap().unwrap(), b'!');
+                    n += 1;
+                }
+                assert_eq!(n, N);
+            });
+        });
+    }
+}

@@ -131,6 +131,26 @@ fn cycle(name: &str, build: fn() -> Runtime) {
     drop(rt2);
 }
 
+/// A runtime whose driver task never runs: sockets made under
+/// `Runtime::enter`, and the runtime dropped without a `block_on`.
+fn never_driven() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let l = {
+        let _g = rt.enter();
+        let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let _a = sockwq::reactor::Async::new(a).unwrap();
+        let std = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        std.set_nonblocking(true).unwrap();
+        TcpListener::from_std(std).unwrap()
+    };
+    drop(rt);
+    let e = futures::executor::block_on(l.accept()).map(drop).unwrap_err();
+    assert!(is_rt_shutdown_err(&e), "never driven: {e:?}");
+}
+
 #[test]
 fn runtime_drop_with_pending_io_then_shutdown_error_and_no_fd_leak() {
     with_watchdog(120, || {
@@ -138,11 +158,13 @@ fn runtime_drop_with_pending_io_then_shutdown_error_and_no_fd_leak() {
         for (name, build) in runtimes() {
             cycle(name, build);
         }
+        never_driven();
         let before = open_fds();
         for _ in 0..3 {
             for (name, build) in runtimes() {
                 cycle(name, build);
             }
+            never_driven();
         }
         assert_eq!(open_fds(), before, "fds leaked by runtimes that shut down");
         assert_eq!(

@@ -14,7 +14,7 @@ use std::sync::{LazyLock, Mutex, MutexGuard};
 
 use ::tokio::runtime::{Handle as RtHandle, Id};
 
-use super::driver::{Driver, StartError};
+use super::driver::{self, Shared, StartError};
 use crate::reactor::{Handle, WeakHandle};
 
 #[derive(Clone)]
@@ -24,13 +24,28 @@ enum Entry {
     NoIo,
 }
 
-static REACTORS: LazyLock<Mutex<HashMap<Id, Entry>>> = LazyLock::new(Default::default);
+/// A runtime, and (measurement mode) a worker of it.
+type Key = (Id, usize);
+
+static REACTORS: LazyLock<Mutex<HashMap<Key, Entry>>> = LazyLock::new(Default::default);
 
 thread_local! {
-    static LAST: RefCell<Option<(Id, WeakHandle)>> = const { RefCell::new(None) };
+    static LAST: RefCell<Option<(Key, WeakHandle)>> = const { RefCell::new(None) };
 }
 
-fn reactors() -> MutexGuard<'static, HashMap<Id, Entry>> {
+static PER_WORKER: LazyLock<bool> =
+    LazyLock::new(|| std::env::var("SOCKWQ_TOKIO_REACTOR").is_ok_and(|v| v == "per-worker"));
+
+fn key(rt: &RtHandle) -> Key {
+    let w = if *PER_WORKER {
+        ::tokio::runtime::worker_index().unwrap_or(usize::MAX)
+    } else {
+        usize::MAX
+    };
+    (rt.id(), w)
+}
+
+fn reactors() -> MutexGuard<'static, HashMap<Key, Entry>> {
     // Each update is one insert or remove: a panic cannot leave it torn.
     REACTORS.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -38,7 +53,7 @@ fn reactors() -> MutexGuard<'static, HashMap<Id, Entry>> {
 /// Removes its runtime's entry when dropped (with the driver task, or the
 /// no-IO marker task), unless the entry was replaced meanwhile.
 pub(super) struct EntryGuard {
-    id: Id,
+    id: Key,
     weak: Option<WeakHandle>,
 }
 
@@ -58,7 +73,7 @@ impl Drop for EntryGuard {
 
 /// The reactor of `rt`, created and its driver spawned on first use.
 pub(super) fn reactor_for(rt: &RtHandle) -> io::Result<Handle> {
-    let id = rt.id();
+    let id = key(rt);
     let cached = LAST
         .try_with(|c| match &*c.borrow() {
             Some((last, weak)) if *last == id => weak.upgrade(),
@@ -74,7 +89,7 @@ pub(super) fn reactor_for(rt: &RtHandle) -> io::Result<Handle> {
     Ok(h)
 }
 
-fn lookup(id: Id) -> Option<io::Result<Handle>> {
+fn lookup(id: Key) -> Option<io::Result<Handle>> {
     match reactors().get(&id) {
         Some(Entry::Live(w)) => w.upgrade().map(Ok),
         Some(Entry::NoIo) => Some(Err(no_io())),
@@ -82,14 +97,14 @@ fn lookup(id: Id) -> Option<io::Result<Handle>> {
     }
 }
 
-fn lookup_or_start(rt: &RtHandle, id: Id) -> io::Result<Handle> {
+fn lookup_or_start(rt: &RtHandle, id: Key) -> io::Result<Handle> {
     if let Some(found) = lookup(id) {
         return found;
     }
     // Created and spawned without the map's lock held: a runtime that is
     // shutting down drops the spawned task at once, and its guard takes
     // the lock.
-    let mut driver = match Driver::new(rt) {
+    let (driver, handle) = match Shared::new(rt) {
         Ok(d) => d,
         Err(StartError::Io(e)) => return Err(e),
         Err(StartError::NoIo) => {
@@ -109,7 +124,6 @@ fn lookup_or_start(rt: &RtHandle, id: Id) -> io::Result<Handle> {
             return Err(no_io());
         }
     };
-    let handle = driver.handle();
     let weak = handle.downgrade();
     {
         let mut map = reactors();
@@ -121,10 +135,12 @@ fn lookup_or_start(rt: &RtHandle, id: Id) -> io::Result<Handle> {
         }
         map.insert(id, Entry::Live(weak.clone()));
     }
-    driver.set_entry(EntryGuard { id, weak: Some(weak) });
-    tracing::debug!(runtime = %id, "sockwq: reactor started for a tokio runtime");
+    // Arm the readiness waker now: the driver task may run later.
+    driver.pump();
+    let entry = EntryGuard { id, weak: Some(weak) };
+    tracing::debug!(runtime = %id.0, "sockwq: reactor started for a tokio runtime");
     // Detached: the runtime owns the task and drops it at shutdown.
-    drop(rt.spawn(driver.run()));
+    drop(rt.spawn(driver::run(driver, entry)));
     Ok(handle)
 }
 
