@@ -40,12 +40,12 @@ fn always_ready_reader_does_not_starve_another_task() {
                     assert_eq!(a.read(&mut byte).await.unwrap(), 1);
                     r.fetch_add(1, Ordering::Relaxed);
                 }
-                other
+                // (Returned wrapped: the reader's output is a join handle.)
+                Some(other)
             });
-            let other = reader.await.unwrap();
+            let other = reader.await.unwrap().unwrap();
             assert_eq!(reads.load(Ordering::Relaxed), QUEUED);
-            let seen = other.await.unwrap();
-            seen
+            other.await.unwrap()
         })
     });
     // tokio's budget is 128 units per task poll.

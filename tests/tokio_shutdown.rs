@@ -14,7 +14,10 @@ use sockwq_test_support::{open_fds, with_watchdog};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::runtime::{Runtime, is_rt_shutdown_err};
 
-fn runtimes() -> [(&'static str, fn() -> Runtime); 2] {
+/// A runtime flavour: its name and how to build one.
+type Flavor = (&'static str, fn() -> Runtime);
+
+fn runtimes() -> [Flavor; 2] {
     [
         ("current_thread", || {
             tokio::runtime::Builder::new_current_thread()

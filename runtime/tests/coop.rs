@@ -37,12 +37,12 @@ fn always_ready_reader_yields_to_a_spawn_local_task() {
                     assert_eq!(a.read(&mut byte).await.unwrap(), 1);
                     r.set(r.get() + 1);
                 }
-                other
+                // (Returned wrapped: the reader's output is a join handle.)
+                Some(other)
             });
-            let other = reader.await.unwrap();
+            let other = reader.await.unwrap().unwrap();
             assert_eq!(reads.get(), QUEUED);
-            let seen = other.await.unwrap();
-            seen
+            other.await.unwrap()
         })
     });
     // The reader was polled first and yielded once its budget was spent.
