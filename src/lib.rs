@@ -10,5 +10,8 @@ pub use sockwq_reactor as reactor;
 /// TCP, UDP and Unix sockets: a drop-in for `tokio::net`.
 pub use sockwq_net as net;
 
+#[cfg(feature = "tokio")]
+pub mod tokio;
+
 pub use sockwq_runtime::time;
 pub use sockwq_runtime::{Builder, JoinError, JoinHandle, Runtime, block_on, spawn, spawn_local};
