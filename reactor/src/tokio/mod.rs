@@ -5,10 +5,12 @@
 //! registers with a sockwq [`Reactor`](crate::Reactor) that belongs to that
 //! runtime, found by `tokio::runtime::Handle::try_current()` and its
 //! `id()`. The reactor is created on first use. Its epoll fd goes into
-//! tokio's IO driver (`AsyncFd`, readable interest), and one driver task
-//! per runtime turns it with a zero timeout whenever tokio reports it
-//! readable: no thread of sockwq's own, no hop between threads before a
-//! tokio task is woken.
+//! tokio's IO driver (`AsyncFd`, readable interest); whenever tokio reports
+//! it readable, the reactor is turned with a zero timeout from tokio's own
+//! dispatch, and a driver task per runtime takes over floods of events
+//! (yielding between batches) and owns the reactor's life (see
+//! `driver.rs`): no thread of sockwq's own, no hop between threads or tasks
+//! before a tokio task is woken.
 //!
 //! - **Shutdown**: the driver task and the reactor go down with the
 //!   runtime. IO on its sockets then fails at once with an error for which

@@ -11,8 +11,8 @@
 //! A global map from the runtime's `Id` to a weak handle of its reactor,
 //! and a per-thread cache of the last runtime seen, so that creating a
 //! socket normally costs a thread-local look-up and an `Arc` clone (no
-//! lock). Neither keeps a reactor alive: the driver task owns it, and
-//! removes its map entry when the runtime drops the task at shutdown.
+//! lock). Neither keeps a reactor alive: the runtime's driver task owns it
+//! and removes its map entry when the runtime drops the task at shutdown.
 //! tokio runtime ids come from a 64-bit counter and are not reused.
 
 use std::cell::RefCell;
