@@ -20,3 +20,6 @@ pub use sockwq_runtime::{runtime, signal, task, time};
 
 #[cfg(feature = "macros")]
 pub use sockwq_macros::{main, test};
+
+#[cfg(feature = "tokio")]
+pub mod tokio;

@@ -1,6 +1,7 @@
 //! Which reactor a new socket registers with: the one a runtime entered on
-//! this thread, or else a global reactor turned by its own thread, so that
-//! any executor (`futures::executor::block_on`, smol, ...) can drive
+//! this thread; else, inside a tokio runtime, the reactor that runtime
+//! drives (`tokio/`); or else a global reactor turned by its own thread, so
+//! that any executor (`futures::executor::block_on`, smol, ...) can drive
 //! sockwq IO. The global reactor's thread also keeps [`GlobalTimers`], the
 //! timers of futures polled outside a runtime: their nearest deadline is
 //! the timeout of its `epoll_wait`.
@@ -49,12 +50,18 @@ impl Handle {
         }
     }
 
-    /// The handle entered on this thread, else the global reactor's
-    /// (started on first use). Errors only if the global reactor cannot be
-    /// created (e.g. out of fds).
+    /// The handle entered on this thread; else, inside a tokio runtime,
+    /// that runtime's reactor (see [`crate::tokio`]); else the global
+    /// reactor's (started on first use). Errors if the reactor cannot be
+    /// created (e.g. out of fds), or the tokio runtime has no IO driver or
+    /// is shutting down.
     pub fn try_current() -> io::Result<Handle> {
         if let Some(h) = CURRENT.try_with(|c| c.borrow().clone()).ok().flatten() {
             return Ok(h);
+        }
+        #[cfg(feature = "tokio")]
+        if let Some(h) = crate::tokio::current() {
+            return h;
         }
         global()
     }
@@ -63,11 +70,11 @@ impl Handle {
     ///
     /// # Panics
     ///
-    /// If the global reactor cannot be started.
+    /// If no reactor can be had (see `try_current`'s errors).
     pub fn current() -> Handle {
         match Self::try_current() {
             Ok(h) => h,
-            Err(e) => panic!("sockwq: cannot start the global reactor: {e}"),
+            Err(e) => panic!("sockwq: no reactor for a new socket: {e}"),
         }
     }
 

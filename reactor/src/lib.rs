@@ -37,6 +37,7 @@ compile_error!("sockwq is Linux-only: it is built on epoll(7) and eventfd(2).");
 #[doc(hidden)]
 pub mod ablation;
 mod async_fd;
+pub mod coop;
 mod current;
 pub mod fasync;
 mod interest;
@@ -48,6 +49,8 @@ mod state_tests;
 mod sync;
 mod sys;
 mod timers;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 // `SocketWq` is API only for the dispatch benchmark (`bench-internals`).
 #[cfg_attr(not(feature = "bench-internals"), allow(unreachable_pub))]
 mod wq;

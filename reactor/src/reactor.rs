@@ -27,13 +27,13 @@ use std::io;
 use std::ops::Deref;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use slab::Slab;
 
 use crate::interest::Ready;
-use crate::source::{Shared, Source, reactor_gone};
+use crate::source::{Shared, Source};
 use crate::sys::{Epoll, EventFd, Events};
 
 /// The token of the reactor's own eventfd. No `Source` lives at address 0.
@@ -421,7 +421,7 @@ impl Handle {
         let source = {
             let mut reg = self.inner.registry();
             if !reg.alive {
-                return Err(reactor_gone());
+                return Err(self.inner.shared.gone());
             }
             let entry = reg.live.vacant_entry();
             let source = Arc::new(Source::new(raw, entry.key(), self.inner.shared.clone(), ready));
@@ -581,5 +581,42 @@ impl Drop for Registration {
                 tracing::debug!(error = %e, "deregister on drop");
             }
         }
+    }
+}
+
+/// Crate-internal hooks for drivers that turn a reactor from another event
+/// loop (the tokio driver).
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+impl Handle {
+    /// The epoll fd; open as long as this handle (or any) lives.
+    pub(crate) fn epoll_fd(&self) -> RawFd {
+        self.inner.epoll.as_raw_fd()
+    }
+
+    /// A reference that does not keep the reactor's fds open.
+    pub(crate) fn downgrade(&self) -> WeakHandle {
+        WeakHandle(Arc::downgrade(&self.inner))
+    }
+
+    /// Makes IO on this reactor's sources fail with `f()` once it has shut
+    /// down. Call before the first registration; later calls are ignored.
+    pub(crate) fn set_shutdown_error(&self, f: fn() -> io::Error) {
+        let _ = self.inner.shared.shutdown_error.set(f);
+    }
+}
+
+/// A [`Handle`] that does not keep its reactor's fds open.
+#[derive(Clone)]
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+pub(crate) struct WeakHandle(Weak<Inner>);
+
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+impl WeakHandle {
+    pub(crate) fn upgrade(&self) -> Option<Handle> {
+        self.0.upgrade().map(|inner| Handle { inner })
+    }
+
+    pub(crate) fn ptr_eq(&self, other: &WeakHandle) -> bool {
+        self.0.ptr_eq(&other.0)
     }
 }

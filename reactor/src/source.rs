@@ -7,12 +7,13 @@ use std::io;
 use std::os::fd::RawFd;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::task::{Context, Poll, ready};
 
 use arc_swap::ArcSwap;
 use futures_util::task::AtomicWaker;
 
+use crate::coop;
 use crate::fasync::{self, Link};
 use crate::interest::{Interest, Ready};
 use crate::state::{self, Direction, State};
@@ -31,6 +32,11 @@ pub(crate) struct Shared {
     /// `retired.lists.len()`, readable without the lock so that a turn with
     /// nothing to free takes no lock.
     retired_pending: AtomicUsize,
+    /// The error IO on this reactor's sources returns once it has shut
+    /// down, when not [`reactor_gone`] (a reactor that belongs to a tokio
+    /// runtime fails with tokio's shutdown error). Set once, before the
+    /// first registration.
+    pub(crate) shutdown_error: OnceLock<fn() -> io::Error>,
 }
 
 /// Replaced [`SocketWq`]s that a reader still held when they were replaced
@@ -102,6 +108,11 @@ impl Shared {
     /// How many retired lists wait for the next turn.
     pub(crate) fn retired_pending(&self) -> usize {
         self.retired_pending.load(Ordering::Relaxed)
+    }
+
+    /// The error for IO on a reactor that has shut down.
+    pub(crate) fn gone(&self) -> io::Error {
+        self.shutdown_error.get().map_or_else(reactor_gone, |f| f())
     }
 }
 
@@ -295,9 +306,9 @@ impl Source {
     }
 
     #[inline]
-    fn event(word: u64, mask: u64) -> io::Result<ReadyEvent> {
+    fn event(&self, word: u64, mask: u64) -> io::Result<ReadyEvent> {
         if word & state::SHUTDOWN != 0 {
-            return Err(reactor_gone());
+            return Err(self.shared.gone());
         }
         Ok(ReadyEvent {
             ready: Ready::from_bits((word & mask) as u8),
@@ -312,8 +323,13 @@ impl Source {
     /// One task per direction: as with tokio's `poll_read_ready`, when
     /// several tasks poll the same direction concurrently only the last is
     /// guaranteed a wakeup. Use [`ready`](Self::ready) for many waiters.
+    ///
+    /// A ready result spends one unit of the task's [`coop`] budget.
     pub fn poll_ready(&self, cx: &mut Context<'_>, interest: Interest) -> Poll<io::Result<ReadyEvent>> {
-        self.poll_ready_clearing(cx, interest, None)
+        let unit = ready!(coop::poll_proceed(cx));
+        let ev = ready!(self.poll_ready_clearing(cx, interest, None));
+        unit.made_progress();
+        Poll::Ready(ev)
     }
 
     /// [`poll_ready`](Self::poll_ready) for `Interest::READABLE`.
@@ -339,7 +355,7 @@ impl Source {
         if clear.is_none() {
             let word = self.state.load();
             if word & (mask | state::SHUTDOWN) != 0 {
-                return Poll::Ready(Self::event(word, mask));
+                return Poll::Ready(self.event(word, mask));
             }
         }
         self.poll_arm(cx, interest, mask, clear)
@@ -357,7 +373,7 @@ impl Source {
         for &d in directions(interest) {
             let c = clear.take().map(|e| e.clear_args());
             if let Poll::Ready(word) = self.state.poll_ready(d, mask, c, cx.waker()) {
-                return Poll::Ready(Self::event(word, mask));
+                return Poll::Ready(self.event(word, mask));
             }
         }
         Poll::Pending
@@ -425,7 +441,7 @@ impl Source {
     /// without calling `f` when not ready.
     pub fn try_io<R>(&self, interest: Interest, f: impl FnOnce() -> io::Result<R>) -> io::Result<R> {
         let mask = interest.mask().bits() as u64;
-        let ev = Self::event(self.state.load(), mask)?;
+        let ev = self.event(self.state.load(), mask)?;
         if ev.ready.is_empty() {
             return Err(io::ErrorKind::WouldBlock.into());
         }
@@ -464,12 +480,16 @@ impl Source {
     /// `WouldBlock` only if an event renewed the readiness meanwhile, and if
     /// that keeps happening the poll returns `Pending` with the task woken
     /// at once (a yield) instead of looping.
+    ///
+    /// A completed operation spends one unit of the task's [`coop`] budget;
+    /// with the budget spent it yields (`Pending`, task woken) at once.
     pub fn poll_io_drain<R>(
         &self,
         cx: &mut Context<'_>,
         interest: Interest,
         mut f: impl FnMut() -> io::Result<(R, bool)>,
     ) -> Poll<io::Result<R>> {
+        let unit = ready!(coop::poll_proceed(cx));
         let mut clear = None;
         for _ in 0..IO_RETRY_LIMIT {
             let ev = match self.poll_ready_clearing(cx, interest, clear.take()) {
@@ -485,9 +505,13 @@ impl Source {
                         self.state
                             .clear(bits & !(state::READ_CLOSED | state::WRITE_CLOSED), word);
                     }
+                    unit.made_progress();
                     return Poll::Ready(Ok(r));
                 }
-                Err(e) => return Poll::Ready(Err(e)),
+                Err(e) => {
+                    unit.made_progress();
+                    return Poll::Ready(Err(e));
+                }
             }
         }
         if let Some(ev) = clear {
@@ -609,7 +633,7 @@ impl fmt::Debug for Readiness<'_> {
 impl Readiness<'_> {
     fn done(&mut self, word: u64) -> Poll<io::Result<ReadyEvent>> {
         self.leave();
-        Poll::Ready(Source::event(word, self.mask))
+        Poll::Ready(self.source.event(word, self.mask))
     }
 
     /// Leaves the waiter list, and drops the waiter's waker here: an older

@@ -48,7 +48,7 @@ use slab::Slab;
 use crate::context;
 use crate::injector::Injector;
 use crate::stats::{StatsCell, WorkerStats};
-use sockwq_reactor::{Handle, Reactor, Timers};
+use sockwq_reactor::{Handle, Reactor, Timers, coop};
 
 pub(crate) type Runnable = async_task::Runnable;
 
@@ -259,7 +259,8 @@ impl Core {
         loop {
             if main.woken.swap(false, Ordering::AcqRel) {
                 polls += 1;
-                if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+                // A fresh IO budget per poll (see `sockwq_reactor::coop`).
+                if let Poll::Ready(v) = coop::budget(|| fut.as_mut().poll(&mut cx)) {
                     return Some(v);
                 }
             }
@@ -304,7 +305,9 @@ impl Core {
             self.polled.set(self.polled.get() + 1);
             // The task future catches its own panics; this guards against a
             // panic while dropping one, which must not take the worker down.
-            if catch_unwind(AssertUnwindSafe(|| runnable.run())).is_err() {
+            // Each task poll gets a fresh IO budget: an always-ready socket
+            // makes its task yield after `coop::BUDGET` operations.
+            if catch_unwind(AssertUnwindSafe(|| coop::budget(|| runnable.run()))).is_err() {
                 tracing::error!("sockwq: a task panicked while being dropped");
             }
         }

@@ -100,6 +100,7 @@ fn one_delivery_fans_out_to_listeners_on_every_executor() {
         let l = listen("tokio");
         let t3 = thread::spawn(move || {
             tokio::runtime::Builder::new_current_thread()
+                .enable_io()
                 .build()
                 .unwrap()
                 .block_on(l)
