@@ -696,6 +696,29 @@ fn the_receiver_ends_when_every_sender_is_gone() {
     });
 }
 
+/// The channel ends when every `Owner` and `Subscription` is gone, also
+/// when a subscription was made on a socket that is not registered yet:
+/// its socket type's `Deferred` list still holds it until `bind`.
+#[test]
+fn the_receiver_ends_when_a_subscription_waiting_for_its_socket_is_dropped() {
+    let s = unregistered();
+    let (owner, rx) = fasync::channel(4);
+    let sub = owner.attach(&s).unwrap();
+    assert!(!sub.is_attached());
+    drop((sub, owner));
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(2)),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected),
+        "every Owner and Subscription is gone, yet the channel goes on"
+    );
+    // Binding the socket later attaches nothing.
+    let r = Reactor::new().unwrap();
+    // SAFETY: `s` outlives the registration (dropped at the end of the test, after it).
+    let reg = unsafe { r.handle().register(&s.sock) }.unwrap();
+    s.fasync.bind(&reg, false);
+    assert_eq!(reg.fasync_subscribers(), 0);
+}
+
 #[test]
 fn attaching_after_shutdown_is_an_error() {
     let r = Reactor::new().unwrap();
