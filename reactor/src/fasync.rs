@@ -1112,6 +1112,16 @@ impl Receiver {
     }
 }
 
+impl Drop for Receiver {
+    /// Lets go of the waker the last poll registered. The channel outlives
+    /// the receiver (its owners and subscriptions hold it), and that waker
+    /// would keep its task alive — and be the one to free it, from inside
+    /// a dispatch, when the next notice wakes it.
+    fn drop(&mut self) {
+        drop(self.chan.rx_waker.take());
+    }
+}
+
 impl Stream for Receiver {
     type Item = Notice;
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Notice>> {

@@ -719,6 +719,43 @@ fn the_receiver_ends_when_a_subscription_waiting_for_its_socket_is_dropped() {
     assert_eq!(reg.fasync_subscribers(), 0);
 }
 
+/// A waker that counts itself: its `Arc` count says who still holds it.
+struct Counted;
+
+impl std::task::Wake for Counted {
+    fn wake(self: std::sync::Arc<Self>) {}
+}
+
+/// A dropped receiver lets go of the waker its last poll registered: the
+/// channel lives on (its owner and subscriptions), and the waker's task
+/// (with whatever it holds) must not live, or be freed by a later
+/// notice's wake inside dispatch.
+#[test]
+fn a_dropped_receiver_releases_its_waker() {
+    let mut r = Reactor::new().unwrap();
+    let (a, mut b) = pair();
+    let (owner, rx) = fasync::channel(4);
+    let (_reg, _sub) = registered(&mut r, &a, &owner);
+    let counted = std::sync::Arc::new(Counted);
+    let waker = std::task::Waker::from(counted.clone());
+    assert!(rx.poll_recv(&mut Context::from_waker(&waker)).is_pending());
+    drop(waker);
+    assert_eq!(
+        std::sync::Arc::strong_count(&counted),
+        2,
+        "the channel holds the waker"
+    );
+    drop(rx);
+    assert_eq!(
+        std::sync::Arc::strong_count(&counted),
+        1,
+        "the dropped receiver's waker is still held by the channel"
+    );
+    // A notice after that wakes nobody.
+    b.write_all(b"x").unwrap();
+    turn_events(&mut r, 1);
+}
+
 #[test]
 fn attaching_after_shutdown_is_an_error() {
     let r = Reactor::new().unwrap();
