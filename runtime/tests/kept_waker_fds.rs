@@ -43,8 +43,8 @@ async fn wait_readable(a: &Async<UnixStream>, b: &UnixStream) {
     assert!(told, "the slot was never armed: the test proves nothing");
     writer.join().unwrap();
     let mut buf = [0u8; 2];
-    assert_eq!((&*a.get_ref()).read(&mut buf).unwrap(), 1);
-    let again = (&*a.get_ref()).read(&mut buf).unwrap_err();
+    assert_eq!(a.get_ref().read(&mut buf).unwrap(), 1);
+    let again = a.get_ref().read(&mut buf).unwrap_err();
     assert_eq!(again.kind(), std::io::ErrorKind::WouldBlock);
     a.source().clear_readiness(ev);
 }
