@@ -393,8 +393,13 @@ struct Chan {
     queue: ConcurrentQueue<Notice>,
     overflowed: AtomicBool,
     rx_waker: AtomicWaker,
-    /// Owners plus attached links: when it drops to zero, no notice can
-    /// come any more and the receiver ends.
+    /// Live [`Owner`]s plus live [`Subscription`]s: when it drops to zero,
+    /// nobody can attach any more and every socket is detached, so the
+    /// receiver ends once it has drained the queue. [`Link`]s do not count:
+    /// a link outlives its subscription wherever a list still holds it (a
+    /// socket type's [`Deferred`] list until `bind`, a replaced wait queue
+    /// until the reactor's next turn), and the end of the channel must not
+    /// wait for that.
     senders: AtomicUsize,
 }
 
@@ -412,8 +417,10 @@ impl Chan {
     }
 
     fn drop_sender(&self) {
-        // AcqRel: the last sender's pushes happen-before the receiver
-        // seeing zero (and then draining what is left).
+        // AcqRel: what the last sender did before (an owner's attach, a
+        // subscription's detach) happens-before the receiver seeing zero and
+        // draining what is left. A notice of an event dispatched while the
+        // last subscription detaches may come in or not, as it raced.
         if self.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.rx_waker.wake();
         }
@@ -495,7 +502,6 @@ pub(crate) struct Link {
 
 impl Link {
     fn new(chan: &Arc<Chan>, fd: RawFd, socket: SocketId) -> Arc<Link> {
-        chan.add_sender();
         Arc::new(Link {
             chan: chan.clone(),
             fd,
@@ -513,12 +519,6 @@ impl Link {
             code,
             signal,
         });
-    }
-}
-
-impl Drop for Link {
-    fn drop(&mut self) {
-        self.chan.drop_sender();
     }
 }
 
@@ -781,7 +781,13 @@ pub fn channel(capacity: usize) -> (Owner, Receiver) {
         rx_waker: AtomicWaker::new(),
         senders: AtomicUsize::new(1),
     });
-    (Owner { chan: chan.clone() }, Receiver { chan })
+    (
+        Owner { chan: chan.clone() },
+        Receiver {
+            chan,
+            ended: AtomicBool::new(false),
+        },
+    )
 }
 
 /// Attaches the channel to sockets. Clone it to attach from elsewhere.
@@ -867,6 +873,7 @@ pub struct Subscription {
 
 impl Subscription {
     fn new(link: Arc<Link>, bound: Bound) -> Subscription {
+        link.chan.add_sender();
         Subscription {
             sub: Arc::new(Sub {
                 link,
@@ -905,10 +912,15 @@ impl fmt::Debug for Subscription {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        let mut bound = self.sub.lock();
-        if let Bound::Attached(source) = std::mem::replace(&mut *bound, Bound::Detached) {
-            source.detach_fasync(&self.sub.link);
+        {
+            let mut bound = self.sub.lock();
+            if let Bound::Attached(source) = std::mem::replace(&mut *bound, Bound::Detached) {
+                source.detach_fasync(&self.sub.link);
+            }
         }
+        // Detached (or never to be attached: `bind` skips it): this
+        // subscription sends nothing more.
+        self.sub.link.chan.drop_sender();
     }
 }
 
@@ -1000,6 +1012,10 @@ impl Deferred {
 /// [`Subscription`] is gone and the queue is drained.
 pub struct Receiver {
     chan: Arc<Chan>,
+    /// Set once `poll_recv` has returned `None`: the stream stays ended
+    /// even if a dispatcher that still held a replaced wait queue pushes
+    /// one more notice after the last subscription was dropped.
+    ended: AtomicBool,
 }
 
 impl fmt::Debug for Receiver {
@@ -1071,6 +1087,10 @@ impl Receiver {
 
     /// Polls for the next notice.
     pub fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Option<Notice>> {
+        // Relaxed: only this receiver writes it, and reads it back here.
+        if self.ended.load(Ordering::Relaxed) {
+            return Poll::Ready(None);
+        }
         if let Some(n) = self.try_recv() {
             return Poll::Ready(Some(n));
         }
@@ -1082,9 +1102,23 @@ impl Receiver {
         if self.chan.senders.load(Ordering::Acquire) == 0 {
             // No sender left; anything pushed before the last one left is
             // visible now (AcqRel in `drop_sender`).
-            return Poll::Ready(self.try_recv());
+            let last = self.try_recv();
+            if last.is_none() {
+                self.ended.store(true, Ordering::Relaxed);
+            }
+            return Poll::Ready(last);
         }
         Poll::Pending
+    }
+}
+
+impl Drop for Receiver {
+    /// Lets go of the waker the last poll registered. The channel outlives
+    /// the receiver (its owners and subscriptions hold it), and that waker
+    /// would keep its task alive — and be the one to free it, from inside
+    /// a dispatch, when the next notice wakes it.
+    fn drop(&mut self) {
+        drop(self.chan.rx_waker.take());
     }
 }
 

@@ -696,6 +696,66 @@ fn the_receiver_ends_when_every_sender_is_gone() {
     });
 }
 
+/// The channel ends when every `Owner` and `Subscription` is gone, also
+/// when a subscription was made on a socket that is not registered yet:
+/// its socket type's `Deferred` list still holds it until `bind`.
+#[test]
+fn the_receiver_ends_when_a_subscription_waiting_for_its_socket_is_dropped() {
+    let s = unregistered();
+    let (owner, rx) = fasync::channel(4);
+    let sub = owner.attach(&s).unwrap();
+    assert!(!sub.is_attached());
+    drop((sub, owner));
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(2)),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected),
+        "every Owner and Subscription is gone, yet the channel goes on"
+    );
+    // Binding the socket later attaches nothing.
+    let r = Reactor::new().unwrap();
+    // SAFETY: `s` outlives the registration (dropped at the end of the test, after it).
+    let reg = unsafe { r.handle().register(&s.sock) }.unwrap();
+    s.fasync.bind(&reg, false);
+    assert_eq!(reg.fasync_subscribers(), 0);
+}
+
+/// A waker that counts itself: its `Arc` count says who still holds it.
+struct Counted;
+
+impl std::task::Wake for Counted {
+    fn wake(self: std::sync::Arc<Self>) {}
+}
+
+/// A dropped receiver lets go of the waker its last poll registered: the
+/// channel lives on (its owner and subscriptions), and the waker's task
+/// (with whatever it holds) must not live, or be freed by a later
+/// notice's wake inside dispatch.
+#[test]
+fn a_dropped_receiver_releases_its_waker() {
+    let mut r = Reactor::new().unwrap();
+    let (a, mut b) = pair();
+    let (owner, rx) = fasync::channel(4);
+    let (_reg, _sub) = registered(&mut r, &a, &owner);
+    let counted = std::sync::Arc::new(Counted);
+    let waker = std::task::Waker::from(counted.clone());
+    assert!(rx.poll_recv(&mut Context::from_waker(&waker)).is_pending());
+    drop(waker);
+    assert_eq!(
+        std::sync::Arc::strong_count(&counted),
+        2,
+        "the channel holds the waker"
+    );
+    drop(rx);
+    assert_eq!(
+        std::sync::Arc::strong_count(&counted),
+        1,
+        "the dropped receiver's waker is still held by the channel"
+    );
+    // A notice after that wakes nobody.
+    b.write_all(b"x").unwrap();
+    turn_events(&mut r, 1);
+}
+
 #[test]
 fn attaching_after_shutdown_is_an_error() {
     let r = Reactor::new().unwrap();

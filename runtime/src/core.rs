@@ -32,6 +32,15 @@
 //! Wakes on the core's own thread (a socket event dispatched by its own
 //! reactor, a task waking a task) never touch the injection queue or the
 //! flag: they push onto a plain `VecDeque`.
+//!
+//! # A waker outlives its core
+//!
+//! The wakers of a core's tasks, and of its `block_on` future, hold its
+//! [`Remote`], and a waker may be kept long after the core is gone: a
+//! socket of another reactor keeps the last waker that waited on it in
+//! its slot. So the `Remote` holds the core's reactor only while the core
+//! lives; when the core is dropped it lets go, and the reactor's epoll fd
+//! and eventfd close with the reactor instead of with the last such waker.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -43,6 +52,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwapOption;
 use slab::Slab;
 
 use crate::context;
@@ -69,7 +79,9 @@ pub(crate) struct Remote {
     parked: AtomicBool,
     /// Set by the runtime to make the core's loop return.
     shutdown: AtomicBool,
-    handle: Handle,
+    /// The core's reactor, to wake it; `None` once the core is dropped
+    /// (see the module docs). Loaded only to write the eventfd.
+    reactor: ArcSwapOption<Handle>,
     /// The core's counters as of its last turn (its own cache line).
     stats: StatsCell,
 }
@@ -81,15 +93,9 @@ impl Remote {
             injector: Injector::new(),
             parked: AtomicBool::new(false),
             shutdown: AtomicBool::new(false),
-            handle,
+            reactor: ArcSwapOption::from_pointee(handle),
             stats: StatsCell::default(),
         })
-    }
-
-    /// The core's reactor: sockets created in its runtime's `block_on`
-    /// register here (see `Workers::sockets_reactor`).
-    pub(crate) fn reactor(&self) -> &Handle {
-        &self.handle
     }
 
     /// The core's counters as of its last reactor turn.
@@ -150,15 +156,29 @@ impl Remote {
         // which the core drains the queue or re-checks it before sleeping
         // again (a re-check whose fence follows ours, so it sees our push).
         if self.parked.load(Ordering::Relaxed) && self.parked.swap(false, Ordering::Relaxed) {
-            self.handle.wake();
+            self.wake_reactor();
         }
+    }
+
+    /// Ends the core's `epoll_wait`; nothing to do once the core is gone.
+    /// Lock-free (an `ArcSwap` load): a dispatcher may run this, inside
+    /// a waker.
+    fn wake_reactor(&self) {
+        if let Some(reactor) = &*self.reactor.load() {
+            reactor.wake();
+        }
+    }
+
+    /// The core is gone: let go of its reactor (see the module docs).
+    fn release_reactor(&self) {
+        self.reactor.store(None);
     }
 
     /// Asks the core's loop to return, and wakes it.
     pub(crate) fn shut_down(&self) {
         self.shutdown.store(true, Ordering::SeqCst);
         // Unconditional: the turn in progress, or the next, returns.
-        self.handle.wake();
+        self.wake_reactor();
     }
 
     fn is_shut_down(&self) -> bool {
@@ -452,5 +472,8 @@ impl Drop for Core {
             // leave runnables for a dead core.
             self.remote.injector.close();
         }
+        // The wakers of this core's tasks may outlive it (kept in another
+        // reactor's slots): they must not keep this reactor's fds open.
+        self.remote.release_reactor();
     }
 }

@@ -89,6 +89,11 @@ const DEFAULT_MAX_EVENTS: usize = 1024;
 /// [`block_on`](crate::block_on).
 pub(crate) struct Workers {
     remotes: Vec<Arc<Remote>>,
+    /// The workers' reactors, in worker order: sockets created in a
+    /// `block_on` or with a handle entered join one of them. Held here (a
+    /// `Remote` holds its reactor only while its core lives), so a runtime
+    /// `Handle` keeps them open.
+    reactors: Vec<sockwq_reactor::Handle>,
     /// Round-robin cursor of `spawn`.
     next: AtomicUsize,
     /// Round-robin cursor of `sockets_reactor`.
@@ -104,12 +109,15 @@ pub(crate) struct Workers {
 impl Workers {
     pub(crate) fn new(
         remotes: Vec<Arc<Remote>>,
+        reactors: Vec<sockwq_reactor::Handle>,
         event_interval: u32,
         max_events: usize,
         blocking: Option<Arc<Pool>>,
     ) -> Workers {
+        debug_assert_eq!(remotes.len(), reactors.len());
         Workers {
             remotes,
+            reactors,
             next: AtomicUsize::new(0),
             next_reactor: AtomicUsize::new(0),
             event_interval,
@@ -136,8 +144,8 @@ impl Workers {
     /// entered) join: a worker's, round-robin, so the socket lives as
     /// long as the runtime and a thread that does not go away turns it.
     pub(crate) fn sockets_reactor(&self) -> &sockwq_reactor::Handle {
-        let i = self.next_reactor.fetch_add(1, Ordering::Relaxed) % self.remotes.len();
-        self.remotes[i].reactor()
+        let i = self.next_reactor.fetch_add(1, Ordering::Relaxed) % self.reactors.len();
+        &self.reactors[i]
     }
 
     pub(crate) fn stats(&self) -> RuntimeStats {
@@ -220,9 +228,11 @@ impl Runtime {
             .unwrap_or_else(|| thread::available_parallelism().map_or(1, |n| n.get()));
         let mut reactors = Vec::with_capacity(n);
         let mut remotes = Vec::with_capacity(n);
+        let mut handles = Vec::with_capacity(n);
         for _ in 0..n {
             let reactor = Reactor::with_capacity(b.max_events)?;
             remotes.push(Remote::new(reactor.handle()));
+            handles.push(reactor.handle());
             reactors.push(reactor);
         }
         let blocking = Pool::new(blocking::Config {
@@ -234,6 +244,7 @@ impl Runtime {
         let handle = Handle {
             workers: Arc::new(Workers::new(
                 remotes,
+                handles,
                 b.event_interval,
                 b.max_events,
                 Some(blocking),
@@ -559,7 +570,13 @@ pub(crate) fn block_on_with<F: Future>(future: F, workers: Option<Arc<Workers>>)
             (Spawner::Workers(w.clone()), Handle { workers: w }, sockets)
         }
         None => {
-            let w = Workers::new(vec![remote.clone()], event_interval, max_events, None);
+            let w = Workers::new(
+                vec![remote.clone()],
+                vec![core.reactor_handle()],
+                event_interval,
+                max_events,
+                None,
+            );
             let runtime = Handle { workers: Arc::new(w) };
             (Spawner::Core(remote), runtime, core.reactor_handle())
         }

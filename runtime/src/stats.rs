@@ -74,7 +74,7 @@ impl RuntimeStats {
 #[non_exhaustive]
 pub struct WorkerStats {
     /// The worker's reactor: turns, events dispatched, wakeups, RCU
-    /// updates, eventfd writes, registrations.
+    /// updates, eventfd writes, registrations, failed deregistrations.
     pub reactor: Stats,
     /// Tasks that have started on this worker (been polled once) and whose
     /// future is not dropped yet. A task spawned but not yet polled is not
@@ -92,7 +92,7 @@ pub struct WorkerStats {
 }
 
 /// The words of a [`WorkerStats`], in this order.
-const WORDS: usize = 12;
+const WORDS: usize = 13;
 
 impl WorkerStats {
     fn to_words(self) -> [u64; WORDS] {
@@ -106,6 +106,7 @@ impl WorkerStats {
             r.deferred_releases,
             r.eventfd_writes,
             r.registrations,
+            r.failed_deregistrations,
             self.tasks_alive,
             self.tasks_spawned,
             self.tasks_polled,
@@ -124,12 +125,13 @@ impl WorkerStats {
         reactor.deferred_releases = w[5];
         reactor.eventfd_writes = w[6];
         reactor.registrations = w[7];
+        reactor.failed_deregistrations = w[8];
         WorkerStats {
             reactor,
-            tasks_alive: w[8],
-            tasks_spawned: w[9],
-            tasks_polled: w[10],
-            budget_yields: w[11],
+            tasks_alive: w[9],
+            tasks_spawned: w[10],
+            tasks_polled: w[11],
+            budget_yields: w[12],
         }
     }
 }
@@ -195,12 +197,25 @@ mod tests {
 
     #[test]
     fn words_round_trip() {
+        // Every field a distinct value: a field left out of the words comes
+        // back as 0.
         let mut s = WorkerStats::default();
-        s.reactor.turns = 1;
-        s.reactor.registrations = 8;
-        s.tasks_alive = 9;
-        s.budget_yields = 12;
+        let r = &mut s.reactor;
+        r.turns = 1;
+        r.events = 2;
+        r.wakeups = 3;
+        r.wakeups_skipped = 4;
+        r.rcu_updates = 5;
+        r.deferred_releases = 6;
+        r.eventfd_writes = 7;
+        r.registrations = 8;
+        r.failed_deregistrations = 9;
+        s.tasks_alive = 10;
+        s.tasks_spawned = 11;
+        s.tasks_polled = 12;
+        s.budget_yields = 13;
         assert_eq!(WorkerStats::from_words(s.to_words()), s);
+        assert_eq!(s.to_words(), std::array::from_fn(|i| i as u64 + 1));
     }
 
     #[test]

@@ -180,6 +180,42 @@ fn stats_count_tasks_polls_and_reactor_work() {
     });
 }
 
+/// A deregistration whose `EPOLL_CTL_DEL` failed is counted in the
+/// worker's stats, as in its reactor's.
+#[test]
+fn stats_count_failed_deregistrations() {
+    with_watchdog(30, || {
+        let rt = rt(1);
+        let handle = rt.handle().clone();
+        let (a, _b) = UnixStream::pair().unwrap();
+        // Keeps the file, and so its epoll entry, alive once `a` is closed.
+        let keep = a.try_clone().unwrap();
+        // The worker's reactor (sockets made in block_on belong to it).
+        let reactor = rt.block_on(async { sockwq_reactor::Handle::current() });
+        // SAFETY: the contract is broken on purpose (`a` is closed before
+        // the registration is dropped): the reactor keeps such a source
+        // until it drops, and `keep` holds the file, so the fd number is
+        // not reused for this reactor meanwhile.
+        let reg = unsafe { reactor.register(&a) }.unwrap();
+        drop(a);
+        drop(reg);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let s = loop {
+            // The worker publishes its counters at each turn: make it turn.
+            reactor.wake();
+            let s = handle.stats();
+            if s.workers()[0].reactor.failed_deregistrations > 0 {
+                break s;
+            }
+            assert!(Instant::now() < deadline, "never counted: {s:#?}");
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        assert_eq!(s.workers()[0].reactor.failed_deregistrations, 1);
+        drop(rt);
+        drop(keep);
+    });
+}
+
 /// A task that is always ready makes its worker stop for IO every
 /// `event_interval` polls: counted as budget yields.
 #[test]

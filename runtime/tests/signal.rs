@@ -229,6 +229,95 @@ fn runtime_threads_block_listened_signals() {
     });
 }
 
+/// Round after round, one `kill` reaches every listener once — on two
+/// workers, under `futures`' executor and in a free `block_on` — while
+/// another thread keeps joining and leaving the listener list (each join
+/// also reads the signalfd) and a thread that lets the signal through
+/// makes the kernel run the forwarding handler. Each round waits for
+/// every listener, so a lost wake-up is a missing acknowledgement.
+#[test]
+fn every_round_reaches_every_listener_under_churn() {
+    rounds_reach_every_listener(500);
+}
+
+#[test]
+#[ignore = "heavy: 50k rounds; run with --ignored"]
+fn every_round_reaches_every_listener_under_churn_heavy() {
+    rounds_reach_every_listener(50_000);
+}
+
+fn rounds_reach_every_listener(rounds: usize) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let signo = libc::SIGRTMIN() + 2;
+    with_watchdog(300, move || {
+        let rt = Runtime::builder().worker_threads(2).build().unwrap();
+        let (ready_tx, ready_rx) = mpsc::channel::<()>();
+        let (ack_tx, ack_rx) = mpsc::channel::<()>();
+        let listen = move || {
+            let (ready, ack) = (ready_tx.clone(), ack_tx.clone());
+            async move {
+                let mut s = signal(SignalKind::from_raw(signo)).unwrap();
+                ready.send(()).unwrap();
+                for _ in 0..rounds {
+                    assert_eq!(s.recv().await, Some(()));
+                    ack.send(()).unwrap();
+                }
+            }
+        };
+        let workers: Vec<_> = (0..2).map(|_| rt.spawn(listen())).collect();
+        let l = listen();
+        let t1 = thread::spawn(move || futures::executor::block_on(l));
+        let l = listen();
+        let t2 = thread::spawn(move || block_on(l));
+        let listeners = 4;
+        for _ in 0..listeners {
+            ready_rx.recv().unwrap();
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let churn = {
+            let stop = stop.clone();
+            thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    drop(signal(SignalKind::from_raw(signo)).unwrap());
+                }
+            })
+        };
+        let stray = {
+            let stop = stop.clone();
+            thread::spawn(move || {
+                // SAFETY: an initialised sigset with a valid signal; no old
+                // set asked for.
+                unsafe {
+                    let mut set: libc::sigset_t = std::mem::zeroed();
+                    libc::sigemptyset(&mut set);
+                    libc::sigaddset(&mut set, signo);
+                    libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+                }
+                while !stop.load(Ordering::Relaxed) {
+                    thread::sleep(Duration::from_millis(1));
+                }
+            })
+        };
+        for round in 0..rounds {
+            kill_self(signo);
+            for i in 0..listeners {
+                if let Err(e) = ack_rx.recv_timeout(Duration::from_secs(10)) {
+                    panic!("round {round}: listener {i} of {listeners} never woke: {e}");
+                }
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        churn.join().unwrap();
+        stray.join().unwrap();
+        for w in workers {
+            rt.block_on(w).unwrap();
+        }
+        t1.join().unwrap();
+        t2.join().unwrap();
+    });
+}
+
 /// As tokio's: a listener can move between threads and be shared.
 #[test]
 fn signal_is_send_and_sync() {

@@ -192,6 +192,61 @@ fn detach_all_leaves_tasks_running() {
     });
 }
 
+/// A waker that counts itself: its `Arc` count says who still holds it.
+struct Counted;
+
+impl std::task::Wake for Counted {
+    fn wake(self: Arc<Self>) {}
+}
+
+/// Once its tasks are detached, or the set dropped, the set's tasks no
+/// longer hold the waker of whoever last waited on the set: a detached
+/// task may run for ever, and its end must not wake (or keep alive) a
+/// task that has stopped caring.
+#[test]
+fn a_join_set_lets_go_of_its_waiter_when_detached_or_dropped() {
+    with_watchdog(30, || {
+        let rt = rt(1);
+        let (go_tx, go_rx) = oneshot::channel::<()>();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let counted = Arc::new(Counted);
+        let waker = std::task::Waker::from(counted.clone());
+        let mut cx = std::task::Context::from_waker(&waker);
+        let mut set = JoinSet::new();
+        let _guard = rt.handle().enter();
+        set.spawn(async move {
+            go_rx.await.unwrap();
+            done_tx.send(()).unwrap();
+        });
+        assert!(set.poll_join_next(&mut cx).is_pending());
+        drop(waker);
+        assert_eq!(Arc::strong_count(&counted), 2, "the set holds the waiter's waker");
+        set.detach_all();
+        assert_eq!(
+            Arc::strong_count(&counted),
+            1,
+            "a detached task keeps the set's waiter alive"
+        );
+        drop(set);
+        go_tx.send(()).unwrap();
+        done_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+
+        // Dropped with a task in it: aborted, and the waker released at once.
+        let mut set = JoinSet::new();
+        let waker = std::task::Waker::from(counted.clone());
+        let mut cx = std::task::Context::from_waker(&waker);
+        set.spawn(std::future::pending::<()>());
+        assert!(set.poll_join_next(&mut cx).is_pending());
+        drop(waker);
+        drop(set);
+        assert_eq!(
+            Arc::strong_count(&counted),
+            1,
+            "a dropped set's aborted task keeps its waiter alive"
+        );
+    });
+}
+
 #[test]
 fn join_set_spawn_local_and_join_all() {
     with_watchdog(30, || {

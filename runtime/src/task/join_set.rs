@@ -379,6 +379,10 @@ impl<T> JoinSet<T> {
     pub fn detach_all(&mut self) {
         self.entries.clear();
         while self.ready.queue.pop().is_ok() {}
+        // The detached tasks still hold `ready` (their join handles were
+        // polled with its wakes): they must not keep, nor wake when they end,
+        // whoever waited on the set. The next poll registers again.
+        drop(self.ready.waker.take());
     }
 
     /// Waits for every task and returns their outputs, in the order they
@@ -412,9 +416,12 @@ impl<T> JoinSet<T> {
 }
 
 impl<T> Drop for JoinSet<T> {
-    /// Aborts every task still in the set.
+    /// Aborts every task still in the set, and lets go of the waker of
+    /// whoever last waited on it (the aborted tasks hold `ready` until they
+    /// are done).
     fn drop(&mut self) {
         self.abort_all();
+        drop(self.ready.waker.take());
     }
 }
 
