@@ -451,3 +451,37 @@ fn udp_socket_is_send_sync_unpin() {
     fn check<T: Send + Sync + Unpin + std::fmt::Debug>() {}
     check::<UdpSocket>();
 }
+
+/// A task that keeps sending datagrams (loopback `send_to` never waits)
+/// spends its IO budget and yields: a `spawn_local` task queued behind it
+/// runs after at most `coop::BUDGET` sends, as behind a tokio socket.
+#[test]
+fn a_send_to_loop_yields_after_its_budget() {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    let seen = support::with_watchdog(60, || {
+        sockwq_runtime::block_on(async {
+            let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            let to = rx.local_addr().unwrap();
+            let tx = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            // The first send waits for the socket's first writable report;
+            // from then on every send is ready at once.
+            tx.send_to(b"x", to).await.unwrap();
+            let sends = Rc::new(Cell::new(0usize));
+            let s = sends.clone();
+            // Queued behind the sender: runs when the sender yields.
+            let other = sockwq_runtime::spawn_local(async move { s.get() });
+            for _ in 0..10_000 {
+                tx.send_to(b"x", to).await.unwrap();
+                sends.set(sends.get() + 1);
+            }
+            other.await.unwrap()
+        })
+    });
+    assert!(
+        seen <= sockwq_reactor::coop::BUDGET as usize,
+        "the other task ran only after {seen} sends (budget {})",
+        sockwq_reactor::coop::BUDGET
+    );
+    assert!(seen > 0, "the sender yielded before its first send");
+}

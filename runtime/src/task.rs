@@ -1,6 +1,6 @@
-//! Tasks, as `tokio::task`: [`spawn`], [`spawn_local`], [`JoinHandle`],
-//! [`JoinError`], [`JoinSet`], [`AbortHandle`], [`yield_now`], and task
-//! [`Id`]s ([`id`], [`try_id`]).
+//! Tasks, as `tokio::task`: [`spawn`], [`spawn_local`], [`spawn_blocking`],
+//! [`JoinHandle`], [`JoinError`], [`JoinSet`], [`AbortHandle`],
+//! [`yield_now`], and task [`Id`]s ([`id`], [`try_id`]).
 //!
 //! A task is a future the runtime polls on one core (a worker, or a
 //! `block_on` thread) until it completes. It never moves to another core:
@@ -37,6 +37,8 @@
 mod id;
 mod join_set;
 mod yield_now;
+
+pub use crate::blocking::spawn_blocking;
 
 use std::any::Any;
 use std::fmt;
