@@ -447,6 +447,7 @@ impl Core {
 
 impl Drop for Core {
     fn drop(&mut self) {
+        context::forget_core(self);
         if !self.closing.get() {
             // Not reached in normal use (the runtime cancels first); never
             // leave runnables for a dead core.
