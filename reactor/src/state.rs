@@ -48,10 +48,45 @@
 //! another poller owns it, and writing the cell then would race with that
 //! poller's write. The waker is kept in the
 //! cell after a wake (`wake_by_ref`), so a task re-arming in steady state
-//! finds `will_wake` true and neither clones nor allocates. Reactor
+//! neither clones nor allocates. Reactor
 //! shutdown empties the cells (`State::shutdown`): a kept waker would keep
 //! its task, and through it the reactor's fds, alive for as long as the
 //! source lives.
+//!
+//! # Arming with one RMW (the steady state)
+//!
+//! Next to each cell, two atomics hold the identity of the waker in it:
+//! its data and vtable pointers, exactly what `Waker::will_wake` compares
+//! (vtable 0: the cell is empty; a real vtable is a `&'static`). Only the
+//! cell's owner writes them (`Relaxed`, before its `Release` publish); any
+//! poller may read them without owning the cell. A poller whose waker
+//! matches them — the same task re-arming, the common case — has nothing
+//! to write into the cell, so it skips `REGISTERING` and moves the slot
+//! `IDLE -> ARMED` in the one RMW that also checks readiness (and folds in
+//! its clear): one RMW per arm instead of two. If the slot is `ARMED` with
+//! a matching waker already and there is nothing to clear, it is not even
+//! written: the `Acquire` load that found it not ready is the check.
+//!
+//! Why that is enough. The lost-wakeup argument above needs only that the
+//! poller's decision ("not ready, so armed") and the arming are one RMW on
+//! the word (or, for the no-write case, that the slot already is `ARMED`
+//! in the value the poller's load read: every later `record` reads that
+//! value or a later one, finds `ARMED` and wakes). The waker that `record`
+//! then wakes is the poller's, because the identity read between the load
+//! and the CAS belongs to the cell as of the value the CAS replaced: the
+//! identity is written only by a `REGISTERING` owner, whose claim changes
+//! the word and so fails any CAS that expected the value from before it,
+//! and whose publish happens-before our `Acquire` load of any later value.
+//! (An ABA — the word back at the very value the poller read, after a
+//! claim and publish in between — needs the slot to go `ARMED` -> `IDLE`,
+//! which only a readiness change allows, and that bumps a tick: the
+//! 2^24-event bound of "Ticks" below. Even then the cell holds a valid
+//! waker, of another task polling the same side: the "last poller wins"
+//! rule for two tasks on one side, which is all the API promises.) The
+//! dispatcher's read of the cell stays ordered after the owner's write:
+//! every change of the word is an RMW, so the owner's `Release` publish
+//! heads a release sequence that our CAS continues, and the dispatcher's
+//! `Acquire` claim synchronizes with it.
 //!
 //! # Ticks
 //!
@@ -83,7 +118,7 @@
 use std::task::{Poll, Waker};
 
 use crate::sync::Ordering::{AcqRel, Acquire, Relaxed, Release};
-use crate::sync::{AtomicU64, UnsafeCell};
+use crate::sync::{AtomicU64, AtomicUsize, UnsafeCell};
 
 pub(crate) const READABLE: u64 = 1 << 0;
 pub(crate) const WRITABLE: u64 = 1 << 1;
@@ -208,6 +243,19 @@ pub(crate) fn cleared(cur: u64, bits: u64, snapshot: u64) -> u64 {
 pub(crate) struct State {
     word: AtomicU64,
     slots: [UnsafeCell<Option<Waker>>; 2],
+    /// Per cell: the identity of the waker in it, `[data, vtable]` (see
+    /// "Arming with one RMW"). Written only by the cell's owner.
+    keys: [[AtomicUsize; 2]; 2],
+}
+
+/// `waker`'s identity as `State::keys` holds it: what `Waker::will_wake`
+/// compares.
+#[inline]
+fn key(waker: &Waker) -> [usize; 2] {
+    [
+        waker.data() as usize,
+        waker.vtable() as *const std::task::RawWakerVTable as usize,
+    ]
 }
 
 // SAFETY: the cells are only touched by the owner the slot bits name
@@ -230,7 +278,34 @@ impl State {
         State {
             word: AtomicU64::new(bits & READY_BITS),
             slots: [UnsafeCell::new(None), UnsafeCell::new(None)],
+            keys: [
+                [AtomicUsize::new(0), AtomicUsize::new(0)],
+                [AtomicUsize::new(0), AtomicUsize::new(0)],
+            ],
         }
+    }
+
+    /// Whether `d`'s cell holds a waker that `will_wake` `waker`, as far as
+    /// its identity atomics tell. `Relaxed`: the caller's `Acquire` load (or
+    /// failed CAS) of the word orders these reads after the owner's publish;
+    /// a claim racing with them changes the word, and the caller's CAS then
+    /// fails (see "Arming with one RMW").
+    #[inline]
+    fn holds(&self, d: Direction, waker: &Waker) -> bool {
+        let [data, vtable] = key(waker);
+        let k = &self.keys[d.index()];
+        k[1].load(Relaxed) == vtable && k[0].load(Relaxed) == data
+    }
+
+    /// Records the identity of the waker now in `d`'s cell (`None`: empty).
+    /// Only the cell's owner calls it, before the `Release` that publishes
+    /// the cell.
+    #[inline]
+    fn set_key(&self, d: Direction, waker: Option<&Waker>) {
+        let [data, vtable] = waker.map_or([0, 0], key);
+        let k = &self.keys[d.index()];
+        k[0].store(data, Relaxed);
+        k[1].store(vtable, Relaxed);
     }
 
     /// A snapshot of the word. `Acquire` pairs with `record`'s release so a
@@ -304,8 +379,10 @@ impl State {
     ///
     /// `clear`, if given as `(bits, snapshot)`, first clears readiness the
     /// caller saw and then hit `WouldBlock` on (tick-checked, see
-    /// [`cleared`]); it is folded into the claiming RMW so that clear + arm
-    /// costs two RMWs on the word, not three.
+    /// [`cleared`]); it is folded into the arming RMW. With the waker
+    /// already in the cell (the steady state) clear + arm is one RMW; a new
+    /// waker costs two (claim, publish).
+    #[inline]
     pub(crate) fn poll_ready(
         &self,
         d: Direction,
@@ -315,6 +392,46 @@ impl State {
     ) -> Poll<u64> {
         let want = mask | SHUTDOWN;
         let mut cur = self.word.load(Acquire);
+        loop {
+            let base = match clear {
+                Some((bits, snap)) => cleared(cur, bits, snap),
+                None => cur,
+            };
+            let armable = base & want == 0 && matches!(slot(base, d), IDLE | ARMED);
+            if !armable || !self.holds(d, waker) {
+                return self.poll_ready_slow(d, want, clear, waker, cur);
+            }
+            // Not ready, and the cell already holds this waker: arm without
+            // touching the cell (see "Arming with one RMW").
+            let next = with_slot(base, d, ARMED);
+            if next == cur {
+                // Armed already, nothing to clear: the Acquire load above was
+                // the check. Any later `record` reads this value or a later one.
+                return Poll::Pending;
+            }
+            // Release: continues the release sequence of the cell owner's
+            // publish (every change of the word is an RMW), so a dispatcher
+            // claiming from our value sees the cell. Acquire on failure: the
+            // identity read again must be ordered after the value we got.
+            match self.word.compare_exchange_weak(cur, next, Release, Acquire) {
+                Ok(_) => return Poll::Pending,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// [`poll_ready`](Self::poll_ready) when the one-RMW arm does not apply:
+    /// ready, a slot someone else holds, or a waker that is not in the cell.
+    /// Claims the cell (`REGISTERING`), writes the waker, publishes `ARMED`.
+    #[inline(never)]
+    fn poll_ready_slow(
+        &self,
+        d: Direction,
+        want: u64,
+        clear: Option<(u64, u64)>,
+        waker: &Waker,
+        mut cur: u64,
+    ) -> Poll<u64> {
         let claimed = loop {
             let base = match clear {
                 Some((bits, snap)) => cleared(cur, bits, snap),
@@ -359,6 +476,8 @@ impl State {
                 _ => *cell = Some(waker.clone()),
             }
         });
+        // We own the cell: its identity is ours to write (published below).
+        self.set_key(d, Some(waker));
 
         let mut cur = claimed;
         loop {
@@ -372,6 +491,7 @@ impl State {
                     // SAFETY: still REGISTERING, by our own claim: the cell is ours.
                     drop(unsafe { (*cell).take() });
                 });
+                self.set_key(d, None);
             }
             let next = with_slot(cur, d, if ready { IDLE } else { ARMED });
             // Release: the waker we wrote happens-before the dispatcher's claim.
@@ -419,6 +539,7 @@ impl State {
                             // WAKING, and no poller claims a slot once SHUTDOWN is set.
                             drop(unsafe { (*cell).take() });
                         });
+                        self.set_key(d, None);
                         // Release: pairs with any later claimant's Acquire (none
                         // can come after SHUTDOWN; kept for the protocol's shape).
                         self.word.fetch_and(!(SLOT_MASK << d.slot_shift()), Release);
