@@ -558,6 +558,7 @@ impl State {
     /// is ordered after it by coherence of the one word, and a concurrent
     /// `record` either precedes the CAS (tick moved: nothing cleared) or
     /// follows it (its bits stay).
+    #[inline]
     pub(crate) fn clear(&self, bits: u64, snapshot: u64) {
         let mut cur = self.word.load(Relaxed);
         loop {

@@ -64,6 +64,7 @@ impl<S: AsFd> Evented<S> {
         self.io.get_ref()
     }
 
+    #[inline]
     pub(crate) fn source(&self) -> &Source {
         self.io.source()
     }
@@ -72,6 +73,7 @@ impl<S: AsFd> Evented<S> {
         self.io.registration()
     }
 
+    #[inline]
     pub(crate) fn sock_ref(&self) -> SockRef<'_> {
         SockRef::from(self.io.get_ref())
     }
@@ -160,6 +162,7 @@ impl<S: AsFd> Evented<S> {
     // ---- stream reads -------------------------------------------------
 
     /// Reads from a stream socket into `buf`.
+    #[inline]
     pub(crate) fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         let want = buf.len();
         self.source().poll_io_drain(cx, Interest::READABLE, || {
@@ -170,6 +173,7 @@ impl<S: AsFd> Evented<S> {
 
     /// Reads from a stream socket into a tokio `ReadBuf`'s unfilled part,
     /// which is never zeroed first.
+    #[inline]
     #[cfg(feature = "tokio")]
     pub(crate) fn poll_read_buf(
         &self,
@@ -248,6 +252,7 @@ impl<S: AsFd> Evented<S> {
     // ---- stream writes ------------------------------------------------
 
     /// Writes `buf` with `MSG_NOSIGNAL`.
+    #[inline]
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let want = buf.len();
         self.source().poll_io_drain(cx, Interest::WRITABLE, || {
@@ -360,6 +365,7 @@ impl<S: AsFd> Evented<S> {
 
     /// One `send` with `MSG_NOSIGNAL`: a closed peer is an error, never a
     /// `SIGPIPE`.
+    #[inline]
     fn send_now(&self, buf: &[u8]) -> io::Result<usize> {
         self.sock_ref().send_with_flags(buf, libc::MSG_NOSIGNAL)
     }
