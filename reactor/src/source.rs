@@ -379,16 +379,41 @@ impl Source {
         self.poll_arm(cx, interest, mask, clear)
     }
 
-    /// Clears (if asked) and arms the waker slot(s) for `interest`.
-    #[inline]
+    /// Clears (if asked) and arms the waker slot(s) for `interest`. Inlined
+    /// so that a constant `interest` (every stream read and write) comes
+    /// down to one slot's one-RMW arm.
+    #[inline(always)]
     fn poll_arm(
         &self,
         cx: &mut Context<'_>,
         interest: Interest,
         mask: u64,
+        clear: Option<ReadyEvent>,
+    ) -> Poll<io::Result<ReadyEvent>> {
+        let d = match directions(interest) {
+            [d] => *d,
+            _ => return self.poll_arm_both(cx, mask, clear),
+        };
+        match self
+            .state
+            .poll_ready(d, mask, clear.map(|e| e.clear_args()), cx.waker())
+        {
+            Poll::Ready(word) => Poll::Ready(self.event(word, mask)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// [`poll_arm`](Self::poll_arm) for an interest in both directions:
+    /// arms the read slot, then the write slot; the clear goes with the
+    /// first.
+    #[inline(never)]
+    fn poll_arm_both(
+        &self,
+        cx: &mut Context<'_>,
+        mask: u64,
         mut clear: Option<ReadyEvent>,
     ) -> Poll<io::Result<ReadyEvent>> {
-        for &d in directions(interest) {
+        for d in Direction::BOTH {
             let c = clear.take().map(|e| e.clear_args());
             if let Poll::Ready(word) = self.state.poll_ready(d, mask, c, cx.waker()) {
                 return Poll::Ready(self.event(word, mask));

@@ -381,8 +381,9 @@ impl State {
     /// caller saw and then hit `WouldBlock` on (tick-checked, see
     /// [`cleared`]); it is folded into the arming RMW. With the waker
     /// already in the cell (the steady state) clear + arm is one RMW; a new
-    /// waker costs two (claim, publish).
-    #[inline]
+    /// waker costs two (claim, publish). Inlined: with a constant direction
+    /// and mask the fast path is a handful of instructions.
+    #[inline(always)]
     pub(crate) fn poll_ready(
         &self,
         d: Direction,
