@@ -10,8 +10,9 @@
 use std::fmt;
 use std::future::poll_fn;
 use std::io::{self, IoSlice, IoSliceMut, Read};
+use std::mem::MaybeUninit;
 use std::net::Shutdown;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{Context, Poll};
 
 use socket2::{SockAddr, SockRef};
@@ -76,6 +77,12 @@ impl<S: AsFd> Evented<S> {
     #[inline]
     pub(crate) fn sock_ref(&self) -> SockRef<'_> {
         SockRef::from(self.io.get_ref())
+    }
+
+    /// The socket's fd, for the direct `recv`/`send` of the stream paths.
+    #[inline]
+    fn raw_fd(&self) -> RawFd {
+        self.io.get_ref().as_fd().as_raw_fd()
     }
 
     /// Deregisters and returns the socket, still non-blocking.
@@ -165,8 +172,9 @@ impl<S: AsFd> Evented<S> {
     #[inline]
     pub(crate) fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         let want = buf.len();
+        let fd = self.raw_fd();
         self.source().poll_io_drain(cx, Interest::READABLE, || {
-            let n = (&*self.sock_ref()).read(buf)?;
+            let n = recv(fd, as_uninit(buf))?;
             Ok((n, n > 0 && n < want))
         })
     }
@@ -184,8 +192,9 @@ impl<S: AsFd> Evented<S> {
         // and never de-initializes any.
         let unfilled = unsafe { buf.unfilled_mut() };
         let want = unfilled.len();
+        let fd = self.raw_fd();
         let n = std::task::ready!(self.source().poll_io_drain(cx, Interest::READABLE, || {
-            let n = self.sock_ref().recv(unfilled)?;
+            let n = recv(fd, unfilled)?;
             Ok((n, n > 0 && n < want))
         }))?;
         // SAFETY: `recv` initialized the first `n` bytes of the unfilled part.
@@ -367,7 +376,7 @@ impl<S: AsFd> Evented<S> {
     /// `SIGPIPE`.
     #[inline]
     fn send_now(&self, buf: &[u8]) -> io::Result<usize> {
-        self.sock_ref().send_with_flags(buf, libc::MSG_NOSIGNAL)
+        send_nosignal(self.raw_fd(), buf)
     }
 
     /// One `recv` into `buf`'s spare capacity, advancing `buf` past it.
@@ -384,6 +393,32 @@ impl<S: AsFd> Evented<S> {
         // bytes and returns how many.
         unsafe { recv_into_buf_mut(buf, |b| self.sock_ref().recv_from(b)) }
     }
+}
+
+/// One `recv(2)` on `fd` into `buf`, whose bytes need not be initialized.
+/// Called directly rather than through `socket2` (a `SockRef` per call, and
+/// two calls deep): this is every stream read.
+#[inline]
+fn recv(fd: RawFd, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
+    // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the whole
+    // call; `recv` writes at most that many and reads none of them.
+    let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
+
+/// One `send(2)` of `buf` on `fd` with `MSG_NOSIGNAL` (a reset peer is an
+/// error, never a `SIGPIPE`). Every stream write and connected send.
+#[inline]
+fn send_nosignal(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is valid for reads of `buf.len()` bytes for the call.
+    let n = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
 }
 
 impl<S: AsFd> AsFd for Evented<S> {
