@@ -276,6 +276,7 @@ impl Source {
     }
 
     /// The registered file descriptor.
+    #[inline]
     pub fn fd(&self) -> RawFd {
         self.fd
     }

@@ -79,10 +79,12 @@ impl<S: AsFd> Evented<S> {
         SockRef::from(self.io.get_ref())
     }
 
-    /// The socket's fd, for the direct `recv`/`send` of the stream paths.
+    /// The socket's fd, for the direct `recv`/`send` of the stream paths:
+    /// the one its source was registered with (read from the source, which
+    /// the IO poll touches anyway).
     #[inline]
     fn raw_fd(&self) -> RawFd {
-        self.io.get_ref().as_fd().as_raw_fd()
+        self.source().fd()
     }
 
     /// Deregisters and returns the socket, still non-blocking.
