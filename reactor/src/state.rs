@@ -135,6 +135,8 @@ pub(crate) const NOSPACE: u64 = 1 << 14;
 pub(crate) const CONNECTING: u64 = 1 << 15;
 
 const SLOT_MASK: u64 = 0b11;
+/// The low bit of both slots (read at 7, write at 9).
+const SLOT_LOW_BITS: u64 = (1 << 7) | (1 << 9);
 const IDLE: u64 = 0;
 const REGISTERING: u64 = 1;
 const ARMED: u64 = 2;
@@ -188,6 +190,25 @@ impl Direction {
             Direction::Write => LIST_WR,
         }
     }
+}
+
+/// The low bit of each slot (bit 7: read, bit 9: write) of the sides that
+/// a `record` of `bits` wakes.
+#[inline]
+fn claim_bits(bits: u64) -> u64 {
+    let mut m = 0;
+    for d in Direction::BOTH {
+        if bits & d.wake_bits() != 0 {
+            m |= 1 << d.slot_shift();
+        }
+    }
+    m
+}
+
+/// For each slot that is `ARMED` (0b10) in `s`, its low bit; 0 elsewhere.
+#[inline]
+fn armed_low_bits(s: u64) -> u64 {
+    (s >> 1) & !s & (SLOT_LOW_BITS)
 }
 
 #[inline]
@@ -326,22 +347,21 @@ impl State {
     /// readiness after anything the caller did before recording it.
     #[inline]
     pub(crate) fn record(&self, bits: u64) -> u64 {
+        let claim = claim_bits(bits);
+        // Test-and-clear of NOSPACE (`SOCK_WAKE_SPACE`): the caller sees it
+        // in the returned word and sends at most one POLL_OUT.
+        let keep = if bits & WRITABLE != 0 { !NOSPACE } else { !0 };
         let mut cur = self.word.load(Relaxed);
         loop {
-            let mut next = cur | bits;
-            if bits & WRITABLE != 0 {
-                // Test-and-clear of NOSPACE (`SOCK_WAKE_SPACE`): the caller sees
-                // it in the returned word and sends at most one POLL_OUT.
-                next &= !NOSPACE;
-            }
+            let mut next = (cur | bits) & keep;
             for d in Direction::BOTH {
                 if bits & d.wake_bits() != 0 {
                     next = bump_tick(next, d);
-                    if slot(cur, d) == ARMED {
-                        next = with_slot(next, d, WAKING);
-                    }
                 }
             }
+            // ARMED (0b10) -> WAKING (0b11) on each side `bits` touch: set the
+            // low slot bit where the high one is set and the low one is not.
+            next |= armed_low_bits(cur) & claim;
             match self.word.compare_exchange_weak(cur, next, AcqRel, Relaxed) {
                 Ok(_) => return cur,
                 Err(actual) => cur = actual,
@@ -353,9 +373,13 @@ impl State {
     /// `prev`, its return value) and hands them back. Returns how many.
     #[inline]
     pub(crate) fn wake_claimed(&self, prev: u64, bits: u64) -> usize {
+        let claimed = armed_low_bits(prev) & claim_bits(bits);
+        if claimed == 0 {
+            return 0;
+        }
         let mut n = 0;
         for d in Direction::BOTH {
-            if bits & d.wake_bits() != 0 && slot(prev, d) == ARMED {
+            if claimed & (1 << d.slot_shift()) != 0 {
                 self.slots[d.index()].with(|cell| {
                     // SAFETY: `record` moved this slot ARMED -> WAKING and only the
                     // dispatcher (one thread: the one turning the reactor) leaves
@@ -365,12 +389,13 @@ impl State {
                         w.wake_by_ref();
                     }
                 });
-                // Release: our read of the cell happens-before the next poller's
-                // claim (Acquire) and the write it may then make.
-                self.word.fetch_and(!(SLOT_MASK << d.slot_shift()), Release);
                 n += 1;
             }
         }
+        // WAKING -> IDLE for every slot we claimed, in one RMW. Release: our
+        // reads of the cells happen-before the next poller's claim (Acquire)
+        // and the write it may then make.
+        self.word.fetch_and(!(claimed | claimed << 1), Release);
         n
     }
 
