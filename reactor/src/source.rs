@@ -563,7 +563,7 @@ impl Source {
                 unit.made_progress();
                 Poll::Ready(Ok(r))
             }
-            Err(e) if is_would_block(&e) => self.poll_io_retry(cx, interest, &mut f, unit, ev),
+            Err(e) if is_would_block(&e) => self.poll_io_retry(cx, interest, f, unit, ev),
             Err(e) => {
                 unit.made_progress();
                 Poll::Ready(Err(e))
@@ -589,7 +589,7 @@ impl Source {
         &self,
         cx: &mut Context<'_>,
         interest: Interest,
-        f: &mut impl FnMut() -> io::Result<(R, bool)>,
+        mut f: impl FnMut() -> io::Result<(R, bool)>,
         unit: coop::RestoreOnPending,
         ev: ReadyEvent,
     ) -> Poll<io::Result<R>> {
