@@ -145,12 +145,9 @@ impl From<tokio::io::Interest> for Interest {
 }
 
 /// The epoll bits [`Ready::from_epoll_event`] translates by table.
-const EPOLL_TABLE_BITS: u32 = (libc::EPOLLIN
-    | libc::EPOLLPRI
-    | libc::EPOLLOUT
-    | libc::EPOLLERR
-    | libc::EPOLLHUP
-    | libc::EPOLLRDHUP) as u32;
+const EPOLL_TABLE_BITS: u32 =
+    (libc::EPOLLIN | libc::EPOLLPRI | libc::EPOLLOUT | libc::EPOLLERR | libc::EPOLLHUP | libc::EPOLLRDHUP)
+        as u32;
 
 /// The table index of an event within [`EPOLL_TABLE_BITS`]: its five low
 /// bits (`IN PRI OUT ERR HUP`), and `EPOLLRDHUP` (bit 13) as bit 5.
@@ -385,7 +382,12 @@ mod tests {
         // Every combination of the bits the table covers, and some with a
         // bit it does not (those take the branchy path).
         for low in 0..0x40u32 {
-            let ev = (low & 0x1f) | if low & 0x20 != 0 { libc::EPOLLRDHUP as u32 } else { 0 };
+            let ev = (low & 0x1f)
+                | if low & 0x20 != 0 {
+                    libc::EPOLLRDHUP as u32
+                } else {
+                    0
+                };
             for extra in [0, libc::EPOLLRDNORM as u32, libc::EPOLLWRNORM as u32, 1 << 30] {
                 assert_eq!(
                     Ready::from_epoll_event(ev | extra),
