@@ -52,41 +52,48 @@ thread_local! {
 ///     assert!(coop::poll_proceed(&mut cx).is_pending());
 /// });
 /// ```
+#[inline]
 pub fn budget<R>(f: impl FnOnce() -> R) -> R {
     struct Reset(Option<u8>);
     impl Drop for Reset {
+        #[inline]
         fn drop(&mut self) {
-            let _ = LEFT.try_with(|b| b.set(self.0));
+            LEFT.set(self.0);
         }
     }
-    let prev = LEFT.try_with(|b| b.replace(Some(BUDGET))).ok().flatten();
-    let _reset = Reset(prev);
+    // `LEFT` is a `const` `Cell` without `Drop`: never destroyed, so these
+    // accesses cannot fail, and each is one `%fs`-relative load or store.
+    let _reset = Reset(LEFT.replace(Some(BUDGET)));
     f()
 }
 
-/// Takes one unit of the current task's budget for an IO operation, or —
-/// when the budget is spent — wakes the task (it is rescheduled behind the
-/// others) and returns `Pending`.
+/// Checks that the current task has a unit of budget left for an IO
+/// operation, or — when the budget is spent — wakes the task (it is
+/// rescheduled behind the others) and returns `Pending`.
 ///
-/// The unit is given back when the returned guard is dropped, unless
-/// [`made_progress`](RestoreOnPending::made_progress) was called: an
-/// operation that ends up waiting costs nothing.
+/// The unit is spent by [`made_progress`](RestoreOnPending::made_progress)
+/// on the returned guard; dropping the guard without it spends nothing:
+/// an operation that ends up waiting costs nothing.
 #[inline]
 pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<RestoreOnPending> {
-    match LEFT.try_with(Cell::get).ok().flatten() {
-        Some(0) => {
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-        Some(n) => {
-            LEFT.with(|b| b.set(Some(n - 1)));
-            Poll::Ready(RestoreOnPending {
-                restore: Restore::Own(Cell::new(Some(n))),
-                _not_send: PhantomData,
-            })
-        }
+    match LEFT.get() {
+        Some(0) => spent(cx),
+        // The unit is taken only when the operation makes progress: no
+        // write here, and nothing to give back when it waits.
+        Some(_) => Poll::Ready(RestoreOnPending {
+            restore: Restore::Own,
+            _not_send: PhantomData,
+        }),
         None => foreign(cx),
     }
+}
+
+/// The budget is spent: yield.
+#[cold]
+#[inline(never)]
+fn spent(cx: &mut Context<'_>) -> Poll<RestoreOnPending> {
+    cx.waker().wake_by_ref();
+    Poll::Pending
 }
 
 /// No sockwq budget scope: tokio's budget, when inside a tokio task.
@@ -103,22 +110,25 @@ fn foreign(cx: &mut Context<'_>) -> Poll<RestoreOnPending> {
 #[inline]
 fn foreign(_cx: &mut Context<'_>) -> Poll<RestoreOnPending> {
     Poll::Ready(RestoreOnPending {
-        restore: Restore::Own(Cell::new(None)),
+        restore: Restore::Own,
         _not_send: PhantomData,
     })
 }
 
 enum Restore {
-    /// The budget before the unit was taken; `None` once progress is made
-    /// (or when unconstrained): nothing to give back.
-    Own(Cell<Option<u8>>),
+    /// sockwq's budget (or none): a unit is taken from `LEFT` when the
+    /// operation makes progress.
+    Own,
+    /// tokio's: it took the unit already and gives it back on drop unless
+    /// told the operation made progress.
     #[cfg(feature = "tokio")]
     Tokio(::tokio::task::coop::RestoreOnPending),
 }
 
-/// One unit of budget taken by [`poll_proceed`]; given back on drop unless
-/// the operation [made progress](RestoreOnPending::made_progress).
-#[must_use = "dropping it at once gives the unit back"]
+/// The permission [`poll_proceed`] gives one IO operation. Spend its unit
+/// with [`made_progress`](RestoreOnPending::made_progress); dropped without
+/// that, the operation costs no budget.
+#[must_use = "an operation that made progress must call `made_progress`"]
 pub struct RestoreOnPending {
     restore: Restore,
     // The budget is per thread: the guard must be dropped where it was made.
@@ -126,26 +136,20 @@ pub struct RestoreOnPending {
 }
 
 impl RestoreOnPending {
-    /// The operation made progress: keep the unit spent.
+    /// The operation made progress: spend its unit.
     #[inline]
     pub fn made_progress(&self) {
         match &self.restore {
-            Restore::Own(prev) => prev.set(None),
+            Restore::Own => {
+                if let Some(n) = LEFT.get() {
+                    // Saturating: an operation nested inside another (its IO
+                    // closure polling a second source) may have spent the
+                    // last unit in between.
+                    LEFT.set(Some(n.saturating_sub(1)));
+                }
+            }
             #[cfg(feature = "tokio")]
             Restore::Tokio(r) => r.made_progress(),
-        }
-    }
-}
-
-impl Drop for RestoreOnPending {
-    #[inline]
-    // Without the `tokio` feature there is only the one variant.
-    #[allow(irrefutable_let_patterns)]
-    fn drop(&mut self) {
-        if let Restore::Own(prev) = &self.restore {
-            if let Some(n) = prev.get() {
-                let _ = LEFT.try_with(|b| b.set(Some(n)));
-            }
         }
     }
 }
@@ -153,7 +157,7 @@ impl Drop for RestoreOnPending {
 impl std::fmt::Debug for RestoreOnPending {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let kind = match &self.restore {
-            Restore::Own(_) => "sockwq",
+            Restore::Own => "sockwq",
             #[cfg(feature = "tokio")]
             Restore::Tokio(_) => "tokio",
         };
@@ -164,7 +168,7 @@ impl std::fmt::Debug for RestoreOnPending {
 /// Whether the current task has budget left (always true outside a
 /// budget scope and outside tokio).
 pub fn has_budget_remaining() -> bool {
-    match LEFT.try_with(Cell::get).ok().flatten() {
+    match LEFT.get() {
         Some(n) => n > 0,
         #[cfg(feature = "tokio")]
         None => ::tokio::task::coop::has_budget_remaining(),

@@ -144,6 +144,29 @@ impl From<tokio::io::Interest> for Interest {
     }
 }
 
+/// The epoll bits [`Ready::from_epoll_event`] translates by table.
+const EPOLL_TABLE_BITS: u32 =
+    (libc::EPOLLIN | libc::EPOLLPRI | libc::EPOLLOUT | libc::EPOLLERR | libc::EPOLLHUP | libc::EPOLLRDHUP)
+        as u32;
+
+/// The table index of an event within [`EPOLL_TABLE_BITS`]: its five low
+/// bits (`IN PRI OUT ERR HUP`), and `EPOLLRDHUP` (bit 13) as bit 5.
+const fn epoll_index(ev: u32) -> usize {
+    ((ev & 0x1f) | ((ev >> 8) & 0x20)) as usize
+}
+
+/// `Ready::from_epoll` of every event [`epoll_index`] can tell apart.
+const EPOLL_TABLE: [u8; 64] = {
+    let mut t = [0u8; 64];
+    let mut i = 0;
+    while i < 64 {
+        let ev = (i as u32 & 0x1f) | if i & 0x20 != 0 { libc::EPOLLRDHUP as u32 } else { 0 };
+        t[i] = Ready::from_epoll(ev).0;
+        i += 1;
+    }
+    t
+};
+
 /// Readiness of a [`Source`](crate::Source), as the reactor last recorded it.
 ///
 /// ```
@@ -177,6 +200,19 @@ impl Ready {
     }
     pub(crate) const fn bits(self) -> u8 {
         self.0
+    }
+
+    /// [`from_epoll`](Self::from_epoll) by table: the dispatch loop's
+    /// translation. Every bit an event of a sockwq registration can carry
+    /// (`EPOLLIN`, `EPOLLPRI`, `EPOLLOUT`, `EPOLLERR`, `EPOLLHUP`,
+    /// `EPOLLRDHUP`) indexes a 64-entry table computed by `from_epoll`
+    /// itself; any other bit takes the branchy path.
+    #[inline]
+    pub(crate) fn from_epoll_event(ev: u32) -> Ready {
+        if ev & !EPOLL_TABLE_BITS != 0 {
+            return Self::from_epoll(ev);
+        }
+        Ready(EPOLL_TABLE[epoll_index(ev)])
     }
 
     /// Translates an epoll event mask, as mio does (and so tokio).
@@ -339,6 +375,28 @@ mod tests {
         let r = Ready::from_epoll((libc::EPOLLHUP | libc::EPOLLOUT) as u32);
         assert_eq!(r, Ready::WRITABLE | Ready::READ_CLOSED | Ready::WRITE_CLOSED);
         assert_eq!(Ready::from_epoll(libc::EPOLLPRI as u32), Ready::PRIORITY);
+    }
+
+    #[test]
+    fn epoll_table_matches_the_rules() {
+        // Every combination of the bits the table covers, and some with a
+        // bit it does not (those take the branchy path).
+        for low in 0..0x40u32 {
+            let ev = (low & 0x1f)
+                | if low & 0x20 != 0 {
+                    libc::EPOLLRDHUP as u32
+                } else {
+                    0
+                };
+            for extra in [0, libc::EPOLLRDNORM as u32, libc::EPOLLWRNORM as u32, 1 << 30] {
+                assert_eq!(
+                    Ready::from_epoll_event(ev | extra),
+                    Ready::from_epoll(ev | extra),
+                    "epoll event {:#x}",
+                    ev | extra
+                );
+            }
+        }
     }
 
     #[test]

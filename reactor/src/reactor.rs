@@ -221,6 +221,9 @@ impl Reactor {
         self.inner.epoll.wait(&mut self.events, timeout)?;
         self.turns += 1;
         let _span = tracing::debug_span!("turn", events = self.events.len()).entered();
+        // Checked once per turn, not per event: the per-event `trace!` below
+        // would load the global max level at every iteration.
+        let trace = tracing::level_enabled!(tracing::Level::TRACE);
         let mut n = 0;
         for (ev, token) in self.events.iter() {
             if token == WAKE_TOKEN {
@@ -237,7 +240,7 @@ impl Reactor {
             // all returned before this turn's release. A source whose DEL
             // failed is in `kept` until the reactor drops. Hence it is alive.
             let source = unsafe { &*(token as *const Source) };
-            let ready = Ready::from_epoll(ev);
+            let ready = Ready::from_epoll_event(ev);
             let woken = source.dispatch(ready.bits() as u64);
             if woken == 0 {
                 self.wakeups_skipped += 1;
@@ -245,7 +248,9 @@ impl Reactor {
                 self.wakeups += woken as u64;
             }
             n += 1;
-            tracing::trace!(fd = source.fd(), ?ready, woken, "dispatch");
+            if trace {
+                tracing::trace!(fd = source.fd(), ?ready, woken, "dispatch");
+            }
         }
         self.dispatched += n as u64;
         Ok(n)

@@ -203,6 +203,16 @@ pub(crate) fn dispatch_with<W: WqRead>(state: &State, wq: &W, bits: u64) -> usiz
 /// `WouldBlock` whose readiness an event renewed meanwhile).
 const IO_RETRY_LIMIT: usize = 32;
 
+/// Whether `e` is `WouldBlock`. An OS error is checked by its errno, without
+/// the out-of-line `io::Error::kind` (`EAGAIN` is `EWOULDBLOCK` on Linux).
+#[inline]
+fn is_would_block(e: &io::Error) -> bool {
+    match e.raw_os_error() {
+        Some(code) => code == libc::EAGAIN,
+        None => e.kind() == io::ErrorKind::WouldBlock,
+    }
+}
+
 /// The error every operation on a source returns once its reactor is gone.
 pub(crate) fn reactor_gone() -> io::Error {
     io::Error::other("sockwq reactor has shut down")
@@ -242,6 +252,7 @@ impl fmt::Debug for Source {
 }
 
 /// Which slots a poll for `interest` arms.
+#[inline]
 fn directions(interest: Interest) -> &'static [Direction] {
     let read = interest.is_readable() || interest.is_priority();
     match (read, interest.is_writable()) {
@@ -265,6 +276,7 @@ impl Source {
     }
 
     /// The registered file descriptor.
+    #[inline]
     pub fn fd(&self) -> RawFd {
         self.fd
     }
@@ -308,12 +320,19 @@ impl Source {
     #[inline]
     fn event(&self, word: u64, mask: u64) -> io::Result<ReadyEvent> {
         if word & state::SHUTDOWN != 0 {
-            return Err(self.shared.gone());
+            return Err(self.gone());
         }
         Ok(ReadyEvent {
             ready: Ready::from_bits((word & mask) as u8),
             word,
         })
+    }
+
+    /// The error of IO on a source whose reactor has shut down.
+    #[cold]
+    #[inline(never)]
+    fn gone(&self) -> io::Error {
+        self.shared.gone()
     }
 
     /// Polls for readiness matching `interest`. When not ready, the task's
@@ -361,16 +380,41 @@ impl Source {
         self.poll_arm(cx, interest, mask, clear)
     }
 
-    /// Clears (if asked) and arms the waker slot(s) for `interest`.
-    #[inline(never)]
+    /// Clears (if asked) and arms the waker slot(s) for `interest`. Inlined
+    /// so that a constant `interest` (every stream read and write) comes
+    /// down to one slot's one-RMW arm.
+    #[inline(always)]
     fn poll_arm(
         &self,
         cx: &mut Context<'_>,
         interest: Interest,
         mask: u64,
+        clear: Option<ReadyEvent>,
+    ) -> Poll<io::Result<ReadyEvent>> {
+        let d = match directions(interest) {
+            [d] => *d,
+            _ => return self.poll_arm_both(cx, mask, clear),
+        };
+        match self
+            .state
+            .poll_ready(d, mask, clear.map(|e| e.clear_args()), cx.waker())
+        {
+            Poll::Ready(word) => Poll::Ready(self.event(word, mask)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// [`poll_arm`](Self::poll_arm) for an interest in both directions:
+    /// arms the read slot, then the write slot; the clear goes with the
+    /// first.
+    #[inline(never)]
+    fn poll_arm_both(
+        &self,
+        cx: &mut Context<'_>,
+        mask: u64,
         mut clear: Option<ReadyEvent>,
     ) -> Poll<io::Result<ReadyEvent>> {
-        for &d in directions(interest) {
+        for d in Direction::BOTH {
             let c = clear.take().map(|e| e.clear_args());
             if let Poll::Ready(word) = self.state.poll_ready(d, mask, c, cx.waker()) {
                 return Poll::Ready(self.event(word, mask));
@@ -459,6 +503,7 @@ impl Source {
     /// the waker in one step. The building block of `poll_read`/`poll_write`.
     /// Bounded like [`poll_io_drain`](Self::poll_io_drain): never loops
     /// inside one poll.
+    #[inline]
     pub fn poll_io<R>(
         &self,
         cx: &mut Context<'_>,
@@ -482,41 +527,96 @@ impl Source {
     /// at once (a yield) instead of looping.
     ///
     /// A completed operation spends one unit of the task's [`coop`] budget;
-    /// with the budget spent it yields (`Pending`, task woken) at once.
+    /// with the budget spent, a ready source yields (`Pending`, task woken)
+    /// instead of doing the IO. A source that is not ready waits (armed)
+    /// without touching the budget.
+    #[inline]
     pub fn poll_io_drain<R>(
         &self,
         cx: &mut Context<'_>,
         interest: Interest,
         mut f: impl FnMut() -> io::Result<(R, bool)>,
     ) -> Poll<io::Result<R>> {
+        // The first try, inline: after a wake (or for a write) the source is
+        // ready and one load decides; otherwise the slot is armed.
+        let mask = interest.mask().bits() as u64;
+        let word = self.state.load();
+        let ev = if word & (mask | state::SHUTDOWN) != 0 {
+            self.event(word, mask)
+        } else {
+            ready!(self.poll_arm(cx, interest, mask, None))
+        };
+        let ev = match ev {
+            Ok(ev) => ev,
+            Err(e) => return Poll::Ready(Err(e)),
+        };
+        // The budget is consulted only once there is IO to do: an operation
+        // that waits costs none anyway, and its `Pending` yields as well as
+        // the budget's would (inside tokio this saves the budget's
+        // thread-local round trip on every wait).
         let unit = ready!(coop::poll_proceed(cx));
-        let mut clear = None;
-        for _ in 0..IO_RETRY_LIMIT {
-            let ev = match self.poll_ready_clearing(cx, interest, clear.take()) {
-                Poll::Ready(Ok(ev)) => ev,
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => return Poll::Pending,
+        match f() {
+            Ok((r, drained)) => {
+                if drained {
+                    self.clear_drained(ev);
+                }
+                unit.made_progress();
+                Poll::Ready(Ok(r))
+            }
+            Err(e) if is_would_block(&e) => self.poll_io_retry(cx, interest, f, unit, ev),
+            Err(e) => {
+                unit.made_progress();
+                Poll::Ready(Err(e))
+            }
+        }
+    }
+
+    /// After a drained read or write: clears the readiness it used, closed
+    /// bits excepted (see [`poll_io_drain`](Self::poll_io_drain)).
+    #[inline]
+    fn clear_drained(&self, ev: ReadyEvent) {
+        let (bits, word) = ev.clear_args();
+        self.state
+            .clear(bits & !(state::READ_CLOSED | state::WRITE_CLOSED), word);
+    }
+
+    /// The rest of [`poll_io_drain`](Self::poll_io_drain) after its first
+    /// try returned `WouldBlock` on readiness `ev`: clear and re-arm in one
+    /// step, and try again while an event renewed the readiness meanwhile,
+    /// `IO_RETRY_LIMIT` tries in all.
+    #[inline(never)]
+    fn poll_io_retry<R>(
+        &self,
+        cx: &mut Context<'_>,
+        interest: Interest,
+        mut f: impl FnMut() -> io::Result<(R, bool)>,
+        unit: coop::RestoreOnPending,
+        ev: ReadyEvent,
+    ) -> Poll<io::Result<R>> {
+        let mask = interest.mask().bits() as u64;
+        let mut clear = ev;
+        for _ in 1..IO_RETRY_LIMIT {
+            let ev = match ready!(self.poll_arm(cx, interest, mask, Some(clear))) {
+                Ok(ev) => ev,
+                Err(e) => return Poll::Ready(Err(e)),
             };
             match f() {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => clear = Some(ev),
                 Ok((r, drained)) => {
                     if drained {
-                        let (bits, word) = ev.clear_args();
-                        self.state
-                            .clear(bits & !(state::READ_CLOSED | state::WRITE_CLOSED), word);
+                        self.clear_drained(ev);
                     }
                     unit.made_progress();
                     return Poll::Ready(Ok(r));
                 }
+                Err(e) if is_would_block(&e) => clear = ev,
                 Err(e) => {
                     unit.made_progress();
                     return Poll::Ready(Err(e));
                 }
             }
         }
-        if let Some(ev) = clear {
-            self.clear_readiness(ev);
-        }
+        // Readiness kept being renewed under us: give it back and yield.
+        self.clear_readiness(clear);
         cx.waker().wake_by_ref();
         Poll::Pending
     }

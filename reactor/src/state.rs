@@ -48,10 +48,45 @@
 //! another poller owns it, and writing the cell then would race with that
 //! poller's write. The waker is kept in the
 //! cell after a wake (`wake_by_ref`), so a task re-arming in steady state
-//! finds `will_wake` true and neither clones nor allocates. Reactor
+//! neither clones nor allocates. Reactor
 //! shutdown empties the cells (`State::shutdown`): a kept waker would keep
 //! its task, and through it the reactor's fds, alive for as long as the
 //! source lives.
+//!
+//! # Arming with one RMW (the steady state)
+//!
+//! Next to each cell, two atomics hold the identity of the waker in it:
+//! its data and vtable pointers, exactly what `Waker::will_wake` compares
+//! (vtable 0: the cell is empty; a real vtable is a `&'static`). Only the
+//! cell's owner writes them (`Relaxed`, before its `Release` publish); any
+//! poller may read them without owning the cell. A poller whose waker
+//! matches them — the same task re-arming, the common case — has nothing
+//! to write into the cell, so it skips `REGISTERING` and moves the slot
+//! `IDLE -> ARMED` in the one RMW that also checks readiness (and folds in
+//! its clear): one RMW per arm instead of two. If the slot is `ARMED` with
+//! a matching waker already and there is nothing to clear, it is not even
+//! written: the `Acquire` load that found it not ready is the check.
+//!
+//! Why that is enough. The lost-wakeup argument above needs only that the
+//! poller's decision ("not ready, so armed") and the arming are one RMW on
+//! the word (or, for the no-write case, that the slot already is `ARMED`
+//! in the value the poller's load read: every later `record` reads that
+//! value or a later one, finds `ARMED` and wakes). The waker that `record`
+//! then wakes is the poller's, because the identity read between the load
+//! and the CAS belongs to the cell as of the value the CAS replaced: the
+//! identity is written only by a `REGISTERING` owner, whose claim changes
+//! the word and so fails any CAS that expected the value from before it,
+//! and whose publish happens-before our `Acquire` load of any later value.
+//! (An ABA — the word back at the very value the poller read, after a
+//! claim and publish in between — needs the slot to go `ARMED` -> `IDLE`,
+//! which only a readiness change allows, and that bumps a tick: the
+//! 2^24-event bound of "Ticks" below. Even then the cell holds a valid
+//! waker, of another task polling the same side: the "last poller wins"
+//! rule for two tasks on one side, which is all the API promises.) The
+//! dispatcher's read of the cell stays ordered after the owner's write:
+//! every change of the word is an RMW, so the owner's `Release` publish
+//! heads a release sequence that our CAS continues, and the dispatcher's
+//! `Acquire` claim synchronizes with it.
 //!
 //! # Ticks
 //!
@@ -83,7 +118,7 @@
 use std::task::{Poll, Waker};
 
 use crate::sync::Ordering::{AcqRel, Acquire, Relaxed, Release};
-use crate::sync::{AtomicU64, UnsafeCell};
+use crate::sync::{AtomicU64, AtomicUsize, UnsafeCell};
 
 pub(crate) const READABLE: u64 = 1 << 0;
 pub(crate) const WRITABLE: u64 = 1 << 1;
@@ -100,6 +135,8 @@ pub(crate) const NOSPACE: u64 = 1 << 14;
 pub(crate) const CONNECTING: u64 = 1 << 15;
 
 const SLOT_MASK: u64 = 0b11;
+/// The low bit of both slots (read at 7, write at 9).
+const SLOT_LOW_BITS: u64 = (1 << 7) | (1 << 9);
 const IDLE: u64 = 0;
 const REGISTERING: u64 = 1;
 const ARMED: u64 = 2;
@@ -155,6 +192,25 @@ impl Direction {
     }
 }
 
+/// The low bit of each slot (bit 7: read, bit 9: write) of the sides that
+/// a `record` of `bits` wakes.
+#[inline]
+fn claim_bits(bits: u64) -> u64 {
+    let mut m = 0;
+    for d in Direction::BOTH {
+        if bits & d.wake_bits() != 0 {
+            m |= 1 << d.slot_shift();
+        }
+    }
+    m
+}
+
+/// For each slot that is `ARMED` (0b10) in `s`, its low bit; 0 elsewhere.
+#[inline]
+fn armed_low_bits(s: u64) -> u64 {
+    (s >> 1) & !s & (SLOT_LOW_BITS)
+}
+
 #[inline]
 fn slot(s: u64, d: Direction) -> u64 {
     (s >> d.slot_shift()) & SLOT_MASK
@@ -208,6 +264,19 @@ pub(crate) fn cleared(cur: u64, bits: u64, snapshot: u64) -> u64 {
 pub(crate) struct State {
     word: AtomicU64,
     slots: [UnsafeCell<Option<Waker>>; 2],
+    /// Per cell: the identity of the waker in it, `[data, vtable]` (see
+    /// "Arming with one RMW"). Written only by the cell's owner.
+    keys: [[AtomicUsize; 2]; 2],
+}
+
+/// `waker`'s identity as `State::keys` holds it: what `Waker::will_wake`
+/// compares.
+#[inline]
+fn key(waker: &Waker) -> [usize; 2] {
+    [
+        waker.data() as usize,
+        waker.vtable() as *const std::task::RawWakerVTable as usize,
+    ]
 }
 
 // SAFETY: the cells are only touched by the owner the slot bits name
@@ -230,7 +299,34 @@ impl State {
         State {
             word: AtomicU64::new(bits & READY_BITS),
             slots: [UnsafeCell::new(None), UnsafeCell::new(None)],
+            keys: [
+                [AtomicUsize::new(0), AtomicUsize::new(0)],
+                [AtomicUsize::new(0), AtomicUsize::new(0)],
+            ],
         }
+    }
+
+    /// Whether `d`'s cell holds a waker that `will_wake` `waker`, as far as
+    /// its identity atomics tell. `Relaxed`: the caller's `Acquire` load (or
+    /// failed CAS) of the word orders these reads after the owner's publish;
+    /// a claim racing with them changes the word, and the caller's CAS then
+    /// fails (see "Arming with one RMW").
+    #[inline]
+    fn holds(&self, d: Direction, waker: &Waker) -> bool {
+        let [data, vtable] = key(waker);
+        let k = &self.keys[d.index()];
+        k[1].load(Relaxed) == vtable && k[0].load(Relaxed) == data
+    }
+
+    /// Records the identity of the waker now in `d`'s cell (`None`: empty).
+    /// Only the cell's owner calls it, before the `Release` that publishes
+    /// the cell.
+    #[inline]
+    fn set_key(&self, d: Direction, waker: Option<&Waker>) {
+        let [data, vtable] = waker.map_or([0, 0], key);
+        let k = &self.keys[d.index()];
+        k[0].store(data, Relaxed);
+        k[1].store(vtable, Relaxed);
     }
 
     /// A snapshot of the word. `Acquire` pairs with `record`'s release so a
@@ -251,22 +347,21 @@ impl State {
     /// readiness after anything the caller did before recording it.
     #[inline]
     pub(crate) fn record(&self, bits: u64) -> u64 {
+        let claim = claim_bits(bits);
+        // Test-and-clear of NOSPACE (`SOCK_WAKE_SPACE`): the caller sees it
+        // in the returned word and sends at most one POLL_OUT.
+        let keep = if bits & WRITABLE != 0 { !NOSPACE } else { !0 };
         let mut cur = self.word.load(Relaxed);
         loop {
-            let mut next = cur | bits;
-            if bits & WRITABLE != 0 {
-                // Test-and-clear of NOSPACE (`SOCK_WAKE_SPACE`): the caller sees
-                // it in the returned word and sends at most one POLL_OUT.
-                next &= !NOSPACE;
-            }
+            let mut next = (cur | bits) & keep;
             for d in Direction::BOTH {
                 if bits & d.wake_bits() != 0 {
                     next = bump_tick(next, d);
-                    if slot(cur, d) == ARMED {
-                        next = with_slot(next, d, WAKING);
-                    }
                 }
             }
+            // ARMED (0b10) -> WAKING (0b11) on each side `bits` touch: set the
+            // low slot bit where the high one is set and the low one is not.
+            next |= armed_low_bits(cur) & claim;
             match self.word.compare_exchange_weak(cur, next, AcqRel, Relaxed) {
                 Ok(_) => return cur,
                 Err(actual) => cur = actual,
@@ -278,9 +373,13 @@ impl State {
     /// `prev`, its return value) and hands them back. Returns how many.
     #[inline]
     pub(crate) fn wake_claimed(&self, prev: u64, bits: u64) -> usize {
+        let claimed = armed_low_bits(prev) & claim_bits(bits);
+        if claimed == 0 {
+            return 0;
+        }
         let mut n = 0;
         for d in Direction::BOTH {
-            if bits & d.wake_bits() != 0 && slot(prev, d) == ARMED {
+            if claimed & (1 << d.slot_shift()) != 0 {
                 self.slots[d.index()].with(|cell| {
                     // SAFETY: `record` moved this slot ARMED -> WAKING and only the
                     // dispatcher (one thread: the one turning the reactor) leaves
@@ -290,12 +389,13 @@ impl State {
                         w.wake_by_ref();
                     }
                 });
-                // Release: our read of the cell happens-before the next poller's
-                // claim (Acquire) and the write it may then make.
-                self.word.fetch_and(!(SLOT_MASK << d.slot_shift()), Release);
                 n += 1;
             }
         }
+        // WAKING -> IDLE for every slot we claimed, in one RMW. Release: our
+        // reads of the cells happen-before the next poller's claim (Acquire)
+        // and the write it may then make.
+        self.word.fetch_and(!(claimed | claimed << 1), Release);
         n
     }
 
@@ -304,8 +404,11 @@ impl State {
     ///
     /// `clear`, if given as `(bits, snapshot)`, first clears readiness the
     /// caller saw and then hit `WouldBlock` on (tick-checked, see
-    /// [`cleared`]); it is folded into the claiming RMW so that clear + arm
-    /// costs two RMWs on the word, not three.
+    /// [`cleared`]); it is folded into the arming RMW. With the waker
+    /// already in the cell (the steady state) clear + arm is one RMW; a new
+    /// waker costs two (claim, publish). Inlined: with a constant direction
+    /// and mask the fast path is a handful of instructions.
+    #[inline(always)]
     pub(crate) fn poll_ready(
         &self,
         d: Direction,
@@ -315,6 +418,46 @@ impl State {
     ) -> Poll<u64> {
         let want = mask | SHUTDOWN;
         let mut cur = self.word.load(Acquire);
+        loop {
+            let base = match clear {
+                Some((bits, snap)) => cleared(cur, bits, snap),
+                None => cur,
+            };
+            let armable = base & want == 0 && matches!(slot(base, d), IDLE | ARMED);
+            if !armable || !self.holds(d, waker) {
+                return self.poll_ready_slow(d, want, clear, waker, cur);
+            }
+            // Not ready, and the cell already holds this waker: arm without
+            // touching the cell (see "Arming with one RMW").
+            let next = with_slot(base, d, ARMED);
+            if next == cur {
+                // Armed already, nothing to clear: the Acquire load above was
+                // the check. Any later `record` reads this value or a later one.
+                return Poll::Pending;
+            }
+            // Release: continues the release sequence of the cell owner's
+            // publish (every change of the word is an RMW), so a dispatcher
+            // claiming from our value sees the cell. Acquire on failure: the
+            // identity read again must be ordered after the value we got.
+            match self.word.compare_exchange_weak(cur, next, Release, Acquire) {
+                Ok(_) => return Poll::Pending,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// [`poll_ready`](Self::poll_ready) when the one-RMW arm does not apply:
+    /// ready, a slot someone else holds, or a waker that is not in the cell.
+    /// Claims the cell (`REGISTERING`), writes the waker, publishes `ARMED`.
+    #[inline(never)]
+    fn poll_ready_slow(
+        &self,
+        d: Direction,
+        want: u64,
+        clear: Option<(u64, u64)>,
+        waker: &Waker,
+        mut cur: u64,
+    ) -> Poll<u64> {
         let claimed = loop {
             let base = match clear {
                 Some((bits, snap)) => cleared(cur, bits, snap),
@@ -359,6 +502,8 @@ impl State {
                 _ => *cell = Some(waker.clone()),
             }
         });
+        // We own the cell: its identity is ours to write (published below).
+        self.set_key(d, Some(waker));
 
         let mut cur = claimed;
         loop {
@@ -372,6 +517,7 @@ impl State {
                     // SAFETY: still REGISTERING, by our own claim: the cell is ours.
                     drop(unsafe { (*cell).take() });
                 });
+                self.set_key(d, None);
             }
             let next = with_slot(cur, d, if ready { IDLE } else { ARMED });
             // Release: the waker we wrote happens-before the dispatcher's claim.
@@ -419,6 +565,7 @@ impl State {
                             // WAKING, and no poller claims a slot once SHUTDOWN is set.
                             drop(unsafe { (*cell).take() });
                         });
+                        self.set_key(d, None);
                         // Release: pairs with any later claimant's Acquire (none
                         // can come after SHUTDOWN; kept for the protocol's shape).
                         self.word.fetch_and(!(SLOT_MASK << d.slot_shift()), Release);
@@ -437,6 +584,7 @@ impl State {
     /// is ordered after it by coherence of the one word, and a concurrent
     /// `record` either precedes the CAS (tick moved: nothing cleared) or
     /// follows it (its bits stay).
+    #[inline]
     pub(crate) fn clear(&self, bits: u64, snapshot: u64) {
         let mut cur = self.word.load(Relaxed);
         loop {

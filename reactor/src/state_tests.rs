@@ -191,3 +191,42 @@ fn shutdown_empties_the_waker_cells() {
     assert!(s.poll_ready(Direction::Read, READABLE, None, &w).is_ready());
     assert_eq!(Arc::strong_count(&c), 2);
 }
+
+/// The one-RMW re-arm recognizes the waker in the cell by its identity
+/// (data and vtable pointers): a different task with the same vtable
+/// must replace it, or the event would wake the previous task and strand
+/// this one.
+#[test]
+fn rearm_by_another_task_replaces_the_waker() {
+    let s = State::new();
+    let (a, wa) = counter();
+    let (b, wb) = counter();
+    // `a` armed, woken; its waker stays in the cell, the slot IDLE.
+    assert!(s.poll_ready(Direction::Read, READABLE, None, &wa).is_pending());
+    let prev = s.record(READABLE);
+    assert_eq!(s.wake_claimed(prev, READABLE), 1);
+    s.clear(READABLE, s.load());
+    // Now `b` (same vtable, other data) arms: the next event wakes `b`.
+    assert!(s.poll_ready(Direction::Read, READABLE, None, &wb).is_pending());
+    let prev = s.record(READABLE);
+    assert_eq!(s.wake_claimed(prev, READABLE), 1);
+    assert_eq!(a.0.load(Ordering::SeqCst), 1, "the old waker was woken again");
+    assert_eq!(b.0.load(Ordering::SeqCst), 1, "the new waker was not woken");
+    // `a`'s clone left the cell; `b`'s is in it.
+    assert_eq!(Arc::strong_count(&a), 2);
+    assert_eq!(Arc::strong_count(&b), 3);
+}
+
+/// Polling again while armed with the same waker (a spurious poll) keeps
+/// the arm: the event still wakes the task, once.
+#[test]
+fn repoll_while_armed_stays_armed() {
+    let s = State::new();
+    let (c, w) = counter();
+    for _ in 0..3 {
+        assert!(s.poll_ready(Direction::Read, READABLE, None, &w).is_pending());
+    }
+    let prev = s.record(READABLE);
+    assert_eq!(s.wake_claimed(prev, READABLE), 1);
+    assert_eq!(c.0.load(Ordering::SeqCst), 1);
+}

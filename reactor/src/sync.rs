@@ -5,7 +5,7 @@
 //! types (it provides its own `crate::sync`). Keep the two in step: the
 //! API here is loom's (`UnsafeCell::with`/`with_mut`).
 
-pub(crate) use std::sync::atomic::{AtomicU64, Ordering};
+pub(crate) use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// `std::cell::UnsafeCell` with loom's closure-based access API.
 #[derive(Debug)]

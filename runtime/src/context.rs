@@ -3,7 +3,8 @@
 //! which runtime [`Handle::current`](crate::runtime::Handle::current)
 //! returns.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::ptr;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -21,7 +22,14 @@ pub(crate) enum Spawner {
 }
 
 thread_local! {
+    /// Owns the entered core (keeps it alive while entered).
     static CORE: RefCell<Option<Rc<Core>>> = const { RefCell::new(None) };
+    /// `CORE`'s core as a bare pointer, for the per-wake and per-poll
+    /// lookups: a `const` `Cell` with no destructor is one `%fs`-relative
+    /// load, with no lazy-init or destroyed-state check and no `RefCell`
+    /// borrow. Null when no core is entered. Set and cleared together with
+    /// `CORE` (and cleared by `Core`'s `Drop`, see `forget_core`).
+    static CORE_PTR: Cell<*const Core> = const { Cell::new(ptr::null()) };
     static SPAWNER: RefCell<Option<Spawner>> = const { RefCell::new(None) };
     static RUNTIME: RefCell<Option<Handle>> = const { RefCell::new(None) };
 }
@@ -39,6 +47,7 @@ pub(crate) struct Entered {
 impl Drop for Entered {
     fn drop(&mut self) {
         if self.core {
+            CORE_PTR.set(ptr::null());
             let _ = CORE.try_with(|c| c.borrow_mut().take());
         }
         let prev = self.prev_spawner.take();
@@ -66,6 +75,7 @@ pub(crate) fn enter(
         );
     }
     let mut entered = enter_runtime(spawner, runtime, sockets);
+    CORE_PTR.set(Rc::as_ptr(&core));
     CORE.with(|c| *c.borrow_mut() = Some(core));
     entered.core = true;
     entered
@@ -87,12 +97,31 @@ pub(crate) fn enter_runtime(spawner: Spawner, runtime: Handle, sockets: &sockwq_
 
 /// Whether this thread runs a core.
 pub(crate) fn has_core() -> bool {
-    CORE.try_with(|c| c.borrow().is_some()).unwrap_or(false)
+    !CORE_PTR.get().is_null()
 }
 
 /// Runs `f` with this thread's core, if any.
+#[inline]
 pub(crate) fn with_core<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
-    CORE.try_with(|c| c.borrow().as_deref().map(f)).ok().flatten()
+    let core = CORE_PTR.get();
+    if core.is_null() {
+        return None;
+    }
+    // SAFETY: a non-null `CORE_PTR` is the `Rc<Core>` that `CORE` holds on
+    // this thread: both are set in `enter` and cleared in `Entered::drop`,
+    // and `Core::drop` clears the pointer (`forget_core`) should the `Rc`
+    // go some other way (thread-local destruction at thread exit). The
+    // `Rc` is this thread's, so no other thread uses the core meanwhile.
+    Some(f(unsafe { &*core }))
+}
+
+/// Called by `Core::drop`: a dropped core is never reachable through
+/// `with_core`, whatever order thread-locals are destroyed in.
+pub(crate) fn forget_core(core: *const Core) {
+    // A `const` `Cell` without `Drop` is never destroyed: `with` cannot fail.
+    if CORE_PTR.get() == core {
+        CORE_PTR.set(ptr::null());
+    }
 }
 
 /// This thread's spawner, if any.

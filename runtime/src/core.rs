@@ -109,16 +109,21 @@ impl Remote {
     ///
     /// `local_task`: the task's future is `!Send`, so its runnable must
     /// not be dropped on another thread (async-task panics if it is).
+    #[inline]
     pub(crate) fn schedule(self: &Arc<Remote>, runnable: Runnable, local_task: bool) {
-        let mut slot = Some(runnable);
-        context::with_core(|core| {
-            if core.remote.id == self.id {
-                core.local
-                    .borrow_mut()
-                    .push_back(slot.take().expect("runnable present"));
-            }
-        });
-        let Some(runnable) = slot else { return };
+        if context::with_core(|core| Arc::ptr_eq(&core.remote, self)).unwrap_or(false) {
+            // This core's own thread: `with_core` finds the core again (one
+            // thread-local load), so the runnable is pushed, never dropped.
+            context::with_core(|core| core.local.borrow_mut().push_back(runnable));
+            return;
+        }
+        self.schedule_remote(runnable, local_task);
+    }
+
+    /// [`schedule`](Self::schedule) from another thread (or from this one
+    /// outside its core): through the injection queue.
+    #[inline(never)]
+    fn schedule_remote(&self, runnable: Runnable, local_task: bool) {
         match self.injector.push(runnable) {
             Ok(()) => self.unpark(),
             // The core has shut down: every task it ran is closed, so only a
@@ -467,6 +472,7 @@ impl Core {
 
 impl Drop for Core {
     fn drop(&mut self) {
+        context::forget_core(self);
         if !self.closing.get() {
             // Not reached in normal use (the runtime cancels first); never
             // leave runnables for a dead core.

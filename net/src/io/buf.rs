@@ -4,11 +4,12 @@
 use std::io;
 use std::mem::MaybeUninit;
 
-/// Views an initialized buffer as `MaybeUninit` for socket2's receive calls.
+/// Views an initialized buffer as `MaybeUninit` for a socket receive call.
+#[inline]
 pub(crate) fn as_uninit(buf: &mut [u8]) -> &mut [MaybeUninit<u8>] {
     // SAFETY: `MaybeUninit<u8>` has the layout of `u8`, and the callee (a
-    // socket2 receive) only writes initialized bytes into it, so `buf`
-    // stays initialized.
+    // socket receive, socket2's or `recv(2)`) only writes initialized bytes
+    // into it, so `buf` stays initialized.
     unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) }
 }
 

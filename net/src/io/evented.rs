@@ -10,8 +10,9 @@
 use std::fmt;
 use std::future::poll_fn;
 use std::io::{self, IoSlice, IoSliceMut, Read};
+use std::mem::MaybeUninit;
 use std::net::Shutdown;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{Context, Poll};
 
 use socket2::{SockAddr, SockRef};
@@ -64,6 +65,7 @@ impl<S: AsFd> Evented<S> {
         self.io.get_ref()
     }
 
+    #[inline]
     pub(crate) fn source(&self) -> &Source {
         self.io.source()
     }
@@ -72,8 +74,17 @@ impl<S: AsFd> Evented<S> {
         self.io.registration()
     }
 
+    #[inline]
     pub(crate) fn sock_ref(&self) -> SockRef<'_> {
         SockRef::from(self.io.get_ref())
+    }
+
+    /// The socket's fd, for the direct `recv`/`send` of the stream paths:
+    /// the one its source was registered with (read from the source, which
+    /// the IO poll touches anyway).
+    #[inline]
+    fn raw_fd(&self) -> RawFd {
+        self.source().fd()
     }
 
     /// Deregisters and returns the socket, still non-blocking.
@@ -160,16 +171,19 @@ impl<S: AsFd> Evented<S> {
     // ---- stream reads -------------------------------------------------
 
     /// Reads from a stream socket into `buf`.
+    #[inline]
     pub(crate) fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         let want = buf.len();
+        let fd = self.raw_fd();
         self.source().poll_io_drain(cx, Interest::READABLE, || {
-            let n = (&*self.sock_ref()).read(buf)?;
+            let n = recv(fd, as_uninit(buf))?;
             Ok((n, n > 0 && n < want))
         })
     }
 
     /// Reads from a stream socket into a tokio `ReadBuf`'s unfilled part,
     /// which is never zeroed first.
+    #[inline]
     #[cfg(feature = "tokio")]
     pub(crate) fn poll_read_buf(
         &self,
@@ -180,8 +194,9 @@ impl<S: AsFd> Evented<S> {
         // and never de-initializes any.
         let unfilled = unsafe { buf.unfilled_mut() };
         let want = unfilled.len();
+        let fd = self.raw_fd();
         let n = std::task::ready!(self.source().poll_io_drain(cx, Interest::READABLE, || {
-            let n = self.sock_ref().recv(unfilled)?;
+            let n = recv(fd, unfilled)?;
             Ok((n, n > 0 && n < want))
         }))?;
         // SAFETY: `recv` initialized the first `n` bytes of the unfilled part.
@@ -248,6 +263,7 @@ impl<S: AsFd> Evented<S> {
     // ---- stream writes ------------------------------------------------
 
     /// Writes `buf` with `MSG_NOSIGNAL`.
+    #[inline]
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let want = buf.len();
         self.source().poll_io_drain(cx, Interest::WRITABLE, || {
@@ -360,8 +376,9 @@ impl<S: AsFd> Evented<S> {
 
     /// One `send` with `MSG_NOSIGNAL`: a closed peer is an error, never a
     /// `SIGPIPE`.
+    #[inline]
     fn send_now(&self, buf: &[u8]) -> io::Result<usize> {
-        self.sock_ref().send_with_flags(buf, libc::MSG_NOSIGNAL)
+        send_nosignal(self.raw_fd(), buf)
     }
 
     /// One `recv` into `buf`'s spare capacity, advancing `buf` past it.
@@ -378,6 +395,32 @@ impl<S: AsFd> Evented<S> {
         // bytes and returns how many.
         unsafe { recv_into_buf_mut(buf, |b| self.sock_ref().recv_from(b)) }
     }
+}
+
+/// One `recv(2)` on `fd` into `buf`, whose bytes need not be initialized.
+/// Called directly rather than through `socket2` (a `SockRef` per call, and
+/// two calls deep): this is every stream read.
+#[inline]
+fn recv(fd: RawFd, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
+    // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the whole
+    // call; `recv` writes at most that many and reads none of them.
+    let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
+
+/// One `send(2)` of `buf` on `fd` with `MSG_NOSIGNAL` (a reset peer is an
+/// error, never a `SIGPIPE`). Every stream write and connected send.
+#[inline]
+fn send_nosignal(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is valid for reads of `buf.len()` bytes for the call.
+    let n = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
 }
 
 impl<S: AsFd> AsFd for Evented<S> {

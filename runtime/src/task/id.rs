@@ -71,14 +71,19 @@ pub(super) struct Current {
     prev: Option<Id>,
 }
 
+// `CURRENT` is a `const` `Cell` without `Drop`: never destroyed, so its
+// accesses cannot fail (and need no `try_with`), even in TLS destructors.
+#[inline]
 pub(super) fn enter(id: Id) -> Current {
-    let prev = CURRENT.try_with(|c| c.replace(Some(id))).ok().flatten();
-    Current { prev }
+    Current {
+        prev: CURRENT.replace(Some(id)),
+    }
 }
 
 impl Drop for Current {
+    #[inline]
     fn drop(&mut self) {
-        let _ = CURRENT.try_with(|c| c.set(self.prev));
+        CURRENT.set(self.prev);
     }
 }
 
