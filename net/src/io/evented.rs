@@ -398,29 +398,27 @@ impl<S: AsFd> Evented<S> {
 }
 
 /// One `recv(2)` on `fd` into `buf`, whose bytes need not be initialized.
-/// Called directly rather than through `socket2` (a `SockRef` per call, and
-/// two calls deep): this is every stream read.
+/// Every stream read. A raw system call (rustix's `linux_raw` backend)
+/// rather than libc's `recv` or `socket2`: glibc wraps `recv`/`send` as
+/// thread-cancellation points (`__pthread_enable_asynccancel` and
+/// `..._disable_...` around the syscall, ~70 instructions per call once a
+/// process has threads), which sockwq never uses; see benches/README.md.
 #[inline]
 fn recv(fd: RawFd, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
-    // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the whole
-    // call; `recv` writes at most that many and reads none of them.
-    let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(n as usize)
+    // SAFETY: `fd` is the registered socket of the `Evented` the caller
+    // borrows, open for as long as that borrow (see `Evented::raw_fd`).
+    let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+    let (_, n) = rustix::net::recv(fd, buf, rustix::net::RecvFlags::empty())?;
+    Ok(n)
 }
 
 /// One `send(2)` of `buf` on `fd` with `MSG_NOSIGNAL` (a reset peer is an
 /// error, never a `SIGPIPE`). Every stream write and connected send.
 #[inline]
 fn send_nosignal(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
-    // SAFETY: `buf` is valid for reads of `buf.len()` bytes for the call.
-    let n = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(n as usize)
+    // SAFETY: as in `recv`: the caller's `Evented` keeps `fd` open.
+    let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+    Ok(rustix::net::send(fd, buf, rustix::net::SendFlags::NOSIGNAL)?)
 }
 
 impl<S: AsFd> AsFd for Evented<S> {
