@@ -38,7 +38,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
@@ -334,25 +334,30 @@ enum Step {
 /// runtime: sockwq's streams implement tokio's `AsyncRead`/`AsyncWrite`.
 pub(crate) async fn echo<S: AsyncRead + AsyncWrite + Unpin>(mut s: S) {
     loop {
-        let step = poll_fn(|cx| {
+        // One borrow of the worker's buffer per task poll: echo what is
+        // there, then read again at once (the next read is usually the
+        // `Pending` that parks the task). The runtime's IO budget bounds
+        // the loop for a socket that stays readable.
+        let rest = poll_fn(|cx| {
             BUF.with_borrow_mut(|buf| {
                 if buf.is_empty() {
                     buf.resize(BUF_SIZE, 0);
                 }
-                read_and_echo(&mut s, cx, buf)
+                loop {
+                    match ready!(read_and_echo(&mut s, cx, buf)) {
+                        Step::Echoed => {}
+                        Step::Closed => return Poll::Ready(None),
+                        Step::Partial(rest) => return Poll::Ready(Some(rest)),
+                    }
+                }
             })
         })
         .await;
-        match step {
-            Step::Echoed => {}
-            Step::Closed => return,
-            // Rare (the peer does not read): the task holds the rest until
-            // it is written.
-            Step::Partial(rest) => {
-                if s.write_all(&rest).await.is_err() {
-                    return;
-                }
-            }
+        // Rare (the peer does not read): the task holds the rest until it
+        // is written.
+        match rest {
+            Some(rest) if s.write_all(&rest).await.is_ok() => {}
+            _ => return,
         }
     }
 }
