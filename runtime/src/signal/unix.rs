@@ -9,12 +9,15 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{Ordering, fence};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use libc::c_int;
-use sockwq_reactor::{Async, Interest};
+use sockwq_reactor::{Async, GlobalTimers, Interest};
 
 use super::mask;
 use super::registry::{ListenerWaker, Registry};
+use crate::context;
+use crate::time::{self, Sleep};
 
 /// A kind of signal: a signal number, with constructors named as tokio's.
 ///
@@ -145,7 +148,14 @@ pub struct Signal {
     /// This listener's fd for the signalfd, registered with the reactor
     /// current when it first had to wait.
     watch: Option<Async<OwnedFd>>,
+    /// While that fd cannot be made (no fd left: `EMFILE`, `ENFILE`): when
+    /// to try again.
+    retry: Option<Sleep>,
 }
+
+/// How long a listener that could not register waits before it tries
+/// again (a delivery read by another listener wakes it sooner).
+const REGISTER_RETRY: Duration = Duration::from_millis(50);
 
 impl fmt::Debug for Signal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -153,6 +163,7 @@ impl fmt::Debug for Signal {
             .field("kind", &self.kind)
             .field("seen", &self.seen)
             .field("registered", &self.watch.is_some())
+            .field("retrying", &self.retry.is_some())
             .finish()
     }
 }
@@ -213,6 +224,7 @@ pub fn signal(kind: SignalKind) -> io::Result<Signal> {
         seen: registry.slot(signo).generation(),
         listener,
         watch: None,
+        retry: None,
     })
 }
 
@@ -305,10 +317,19 @@ impl Signal {
                     (polled, watch.source().is_shutdown())
                 }
                 Err(e) => {
-                    tracing::debug!(error = %e, "sockwq: a signal listener cannot register");
-                    return Poll::Ready(None);
+                    // Transient (out of fds, most likely): the stream has not
+                    // ended, and a `None` here would read as "no more
+                    // signals" (or, to `recv().await; shutdown()`, as the
+                    // signal itself). Wait and try again; a delivery another
+                    // listener reads wakes this one through its waker.
+                    if self.retry.is_none() {
+                        tracing::warn!(error = %e, "sockwq: a signal listener cannot register yet; retrying");
+                    }
+                    self.retry_later(cx);
+                    return Poll::Pending;
                 }
             };
+            self.retry = None;
             match polled {
                 Poll::Ready(Ok(())) => {
                     if self.take_new() {
@@ -333,6 +354,21 @@ impl Signal {
                     };
                 }
             }
+        }
+    }
+
+    /// Arranges a poll after [`REGISTER_RETRY`]: on this core's timers or
+    /// the global reactor's; if neither can run a timer (the global
+    /// reactor cannot start without fds either), at once.
+    fn retry_later(&mut self, cx: &mut Context<'_>) {
+        if !context::has_core() && GlobalTimers::get().is_err() {
+            cx.waker().wake_by_ref();
+            return;
+        }
+        let retry = self.retry.get_or_insert_with(|| time::sleep(REGISTER_RETRY));
+        if Pin::new(retry).poll(cx).is_ready() {
+            self.retry = None;
+            cx.waker().wake_by_ref();
         }
     }
 
