@@ -712,7 +712,7 @@ fn run_load(spec: &LoadSpec<'_>) -> io::Result<ThreadResult> {
                 let range = ids(t);
                 let cpu = all.get(t as usize % all.len().max(1)).copied();
                 scope.spawn(move || {
-                    if pinned && let Some(cpu) = cpu {
+                    if let (true, Some(cpu)) = (pinned, cpu) {
                         set_affinity(&[cpu])?;
                     }
                     load_thread(spec, range, &start, t == 0)
@@ -877,10 +877,7 @@ fn load_thread(
     let mut window_end = None;
     let mut target_cpu0 = None;
     let mut target_cpu = None;
-    if phase == Phase::Measure
-        && leader
-        && let Some(pid) = spec.pid
-    {
+    if let (Phase::Measure, true, Some(pid)) = (phase, leader, spec.pid) {
         target_cpu0 = Some(proc_cpu(pid)?);
     }
     let mut hist = new_hist();
@@ -904,7 +901,7 @@ fn load_thread(
         if phase == Phase::Warmup && now >= warm_end {
             phase = Phase::Measure;
             window_start = now;
-            if leader && let Some(pid) = spec.pid {
+            if let (true, Some(pid)) = (leader, spec.pid) {
                 target_cpu0 = Some(proc_cpu(pid)?);
             }
         }
