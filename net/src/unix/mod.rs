@@ -1,5 +1,5 @@
 //! Unix-domain sockets on the sockwq reactor: [`UnixListener`],
-//! [`UnixStream`] and [`UnixDatagram`], with the same API as tokio's
+//! [`UnixStream`], [`UnixDatagram`] and [`UnixSocket`], with the same API as tokio's
 //! (`tokio::net::UnixStream`, `tokio::net::unix::SocketAddr`, ...).
 //!
 //! Paths that start with a NUL byte (`"\0name"`) name sockets in Linux's
@@ -11,6 +11,7 @@
 
 mod datagram;
 mod listener;
+mod socket;
 mod socketaddr;
 mod split;
 mod stream;
@@ -18,6 +19,7 @@ mod ucred;
 
 pub use datagram::UnixDatagram;
 pub use listener::UnixListener;
+pub use socket::UnixSocket;
 pub use socketaddr::SocketAddr;
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 pub use stream::UnixStream;

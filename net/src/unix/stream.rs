@@ -85,7 +85,13 @@ impl UnixStream {
     pub async fn connect_addr(socket_addr: &SocketAddr) -> io::Result<UnixStream> {
         let target = socketaddr::to_sockaddr(&socket_addr.0)?;
         let sock = Socket::new(Domain::UNIX, Type::STREAM.nonblocking().cloexec(), None)?;
-        match sock.connect(&target) {
+        UnixStream::connect_socket(sock, &target).await
+    }
+
+    /// Connects `sock`, a non-blocking Unix stream socket, to `target`
+    /// (for [`connect_addr`](Self::connect_addr) and `UnixSocket::connect`).
+    pub(super) async fn connect_socket(sock: Socket, target: &socket2::SockAddr) -> io::Result<UnixStream> {
+        match sock.connect(target) {
             Ok(()) => {}
             Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
