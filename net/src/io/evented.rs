@@ -79,9 +79,9 @@ impl<S: AsFd> Evented<S> {
         SockRef::from(self.io.get_ref())
     }
 
-    /// The socket's fd, for the direct `recv`/`send` of the stream paths:
-    /// the one its source was registered with (read from the source, which
-    /// the IO poll touches anyway).
+    /// The socket's fd, for the direct `recv`/`send` of the stream and
+    /// connected-datagram paths: the one its source was registered with
+    /// (read from the source, which the IO poll touches anyway).
     #[inline]
     fn raw_fd(&self) -> RawFd {
         self.source().fd()
@@ -312,13 +312,13 @@ impl<S: AsFd> Evented<S> {
 
     /// Receives a datagram from the connected peer.
     pub(crate) async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.async_io(Interest::READABLE, || self.sock_ref().recv(as_uninit(buf)))
+        self.async_io(Interest::READABLE, || recv(self.raw_fd(), as_uninit(buf)))
             .await
     }
 
     /// Receives a datagram from the connected peer without waiting.
     pub(crate) fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.try_io(Interest::READABLE, || self.sock_ref().recv(as_uninit(buf)))
+        self.try_io(Interest::READABLE, || recv(self.raw_fd(), as_uninit(buf)))
     }
 
     /// Receives a datagram into `buf`'s spare capacity.
@@ -355,7 +355,7 @@ impl<S: AsFd> Evented<S> {
         self.poll_io(cx, Interest::READABLE, || {
             // SAFETY: the closure is a `recv`, which only writes received
             // bytes and returns how many.
-            unsafe { recv_into_read_buf(buf, |b| self.sock_ref().recv(b).map(|n| (n, ()))) }
+            unsafe { recv_into_read_buf(buf, |b| recv(self.raw_fd(), b).map(|n| (n, ()))) }
         })
     }
 
@@ -385,7 +385,7 @@ impl<S: AsFd> Evented<S> {
     fn recv_buf_now<B: bytes::BufMut + ?Sized>(&self, buf: &mut B) -> io::Result<usize> {
         // SAFETY: the closure is a `recv`, which only writes received bytes
         // and returns how many.
-        let (n, ()) = unsafe { recv_into_buf_mut(buf, |b| self.sock_ref().recv(b).map(|n| (n, ()))) }?;
+        let (n, ()) = unsafe { recv_into_buf_mut(buf, |b| recv(self.raw_fd(), b).map(|n| (n, ()))) }?;
         Ok(n)
     }
 
@@ -398,7 +398,7 @@ impl<S: AsFd> Evented<S> {
 }
 
 /// One `recv(2)` on `fd` into `buf`, whose bytes need not be initialized.
-/// Every stream read. A raw system call (rustix's `linux_raw` backend)
+/// Every stream read and connected datagram receive. A raw system call (rustix's `linux_raw` backend)
 /// rather than libc's `recv` or `socket2`: glibc wraps `recv`/`send` as
 /// thread-cancellation points (`__pthread_enable_asynccancel` and
 /// `..._disable_...` around the syscall, ~70 instructions per call once a
