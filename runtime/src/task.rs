@@ -87,6 +87,7 @@ struct TaskFuture<F> {
 impl<F: Future> Future for TaskFuture<F> {
     type Output = Result<F::Output, JoinError>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // SAFETY: `future` is structurally pinned: it is never moved out of
         // the wrapper, and the wrapper's `Drop` does not move it. The other
