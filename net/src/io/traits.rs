@@ -9,6 +9,7 @@
 macro_rules! impl_read_io {
     ([$($gen:tt)*] $ty:ty, |$this:ident| $get:expr) => {
         impl<$($gen)*> futures_io::AsyncRead for $ty {
+            #[inline]
             fn poll_read(
                 self: std::pin::Pin<&mut Self>,
                 cx: &mut std::task::Context<'_>,
@@ -29,6 +30,7 @@ macro_rules! impl_read_io {
 
         #[cfg(feature = "tokio")]
         impl<$($gen)*> tokio::io::AsyncRead for $ty {
+            #[inline]
             fn poll_read(
                 self: std::pin::Pin<&mut Self>,
                 cx: &mut std::task::Context<'_>,
@@ -51,6 +53,7 @@ pub(crate) use impl_read_io;
 macro_rules! impl_write_io {
     ([$($gen:tt)*] $ty:ty, |$this:ident| $get:expr, |$sd:ident| $shutdown:expr) => {
         impl<$($gen)*> futures_io::AsyncWrite for $ty {
+            #[inline]
             fn poll_write(
                 self: std::pin::Pin<&mut Self>,
                 cx: &mut std::task::Context<'_>,
@@ -84,6 +87,7 @@ macro_rules! impl_write_io {
 
         #[cfg(feature = "tokio")]
         impl<$($gen)*> tokio::io::AsyncWrite for $ty {
+            #[inline]
             fn poll_write(
                 self: std::pin::Pin<&mut Self>,
                 cx: &mut std::task::Context<'_>,
