@@ -535,6 +535,30 @@ fn opening_a_fifo_sender_with_no_reader_is_enxio() {
 }
 
 #[test]
+fn a_fifo_receiver_waits_for_its_first_writer() {
+    let _g = shared();
+    let fifo = Fifo::new("pipe-first-writer");
+    let rx = OpenOptions::new().open_receiver(fifo.path()).unwrap();
+    // No writer yet: nothing to read, and no end of file either.
+    assert_would_block(rx.try_read(&mut [0u8; 8]));
+    assert!(!read_ready_now(&rx));
+    let path = fifo.path().to_owned();
+    let writer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        let mut f = File::options().write(true).open(path).unwrap();
+        f.write_all(b"first").unwrap();
+    });
+    block_on(T, async move {
+        use futures_util::io::AsyncReadExt;
+        let mut rx = rx;
+        let mut got = Vec::new();
+        rx.read_to_end(&mut got).await.unwrap();
+        assert_eq!(got, b"first");
+    });
+    writer.join().unwrap();
+}
+
+#[test]
 fn read_write_opens_a_fifo_sender_with_no_reader() {
     let _g = shared();
     let fifo = Fifo::new("pipe-rw");

@@ -213,7 +213,9 @@ impl OpenOptions {
     /// registers it with the current reactor.
     ///
     /// Opening for reading succeeds whether or not a writer has the FIFO
-    /// open; until one does, reads return `Ok(0)` (end of file).
+    /// open. Until one comes, reads wait (and `try_read` returns
+    /// `WouldBlock`); once every writer has come and gone, reads return
+    /// `Ok(0)` (end of file).
     ///
     /// # Errors
     ///
