@@ -589,6 +589,7 @@ fn a_read_write_receiver_never_sees_eof() {
         .open_receiver(fifo.path())
         .unwrap();
     let tx = OpenOptions::new().open_sender(fifo.path()).unwrap();
+    let path = fifo.path().to_owned();
     block_on(T, async move {
         use futures_util::io::AsyncWriteExt;
         let mut tx = tx;
@@ -600,6 +601,42 @@ fn a_read_write_receiver_never_sees_eof() {
         // The writer left, but the receiver's own writing end keeps the
         // pipe open: no end of file, the pipe is just empty.
         assert_would_block(rx.try_read(&mut buf));
+
+        // A read waiting for the next writer wakes when it writes.
+        let path = path.clone();
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            let mut f = File::options().write(true).open(path).unwrap();
+            f.write_all(b"two").unwrap();
+        });
+        use futures_util::io::AsyncReadExt;
+        let mut rx = rx;
+        let mut two = [0u8; 3];
+        rx.read_exact(&mut two).await.unwrap();
+        assert_eq!(&two, b"two");
+        writer.join().unwrap();
+    });
+}
+
+#[test]
+fn a_fifo_receiver_reads_eof_then_the_next_writer() {
+    let _g = shared();
+    let fifo = Fifo::new("pipe-next-writer");
+    let rx = OpenOptions::new().open_receiver(fifo.path()).unwrap();
+    let path = fifo.path().to_owned();
+    block_on(T, async move {
+        use futures_util::io::{AsyncReadExt, AsyncWriteExt};
+        let mut rx = rx;
+        for round in 0..3u8 {
+            let mut tx = OpenOptions::new().open_sender(&path).unwrap();
+            tx.write_all(&[round; 10]).await.unwrap();
+            drop(tx);
+            let mut buf = [0u8; 10];
+            rx.read_exact(&mut buf).await.unwrap();
+            assert_eq!(buf, [round; 10]);
+            let err = rx.read_exact(&mut buf).await.unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        }
     });
 }
 
