@@ -1,6 +1,7 @@
 //! Unix-domain sockets on the sockwq reactor: [`UnixListener`],
 //! [`UnixStream`], [`UnixDatagram`] and [`UnixSocket`], with the same API as tokio's
-//! (`tokio::net::UnixStream`, `tokio::net::unix::SocketAddr`, ...).
+//! (`tokio::net::UnixStream`, `tokio::net::unix::SocketAddr`, ...), and
+//! Unix pipes and FIFOs in [`pipe`] (`tokio::net::unix::pipe`).
 //!
 //! Paths that start with a NUL byte (`"\0name"`) name sockets in Linux's
 //! abstract namespace, as in tokio; [`SocketAddr::from_abstract_name`]
@@ -11,6 +12,7 @@
 
 mod datagram;
 mod listener;
+pub mod pipe;
 mod socket;
 mod socketaddr;
 mod split;
