@@ -47,8 +47,8 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
@@ -58,7 +58,7 @@ use slab::Slab;
 use crate::context;
 use crate::injector::Injector;
 use crate::stats::{StatsCell, WorkerStats};
-use sockwq_reactor::{Handle, Reactor, Timers, coop};
+use sockwq_reactor::{Handle, Reactor, TimerKey, Timers, coop};
 
 pub(crate) type Runnable = async_task::Runnable;
 
@@ -84,6 +84,12 @@ pub(crate) struct Remote {
     reactor: ArcSwapOption<Handle>,
     /// The core's counters as of its last turn (its own cache line).
     stats: StatsCell,
+    /// Timers of this core cancelled from another thread (a `Sleep`
+    /// polled here, then moved, and dropped or reset there): the core
+    /// removes them at its next pass. Rare, hence a `Mutex`, with a flag
+    /// that keeps the core's check to one load.
+    cancelled_timers: Mutex<Vec<TimerKey>>,
+    has_cancelled_timers: AtomicBool,
 }
 
 impl Remote {
@@ -95,7 +101,23 @@ impl Remote {
             shutdown: AtomicBool::new(false),
             reactor: ArcSwapOption::from_pointee(handle),
             stats: StatsCell::default(),
+            cancelled_timers: Mutex::new(Vec::new()),
+            has_cancelled_timers: AtomicBool::new(false),
         })
+    }
+
+    /// Cancels the timer `key` of this core from another thread: queued
+    /// for the core, which is woken if parked (its park timeout may be that
+    /// very timer's deadline). Keys are never reused, so a timer that fired
+    /// meanwhile makes this a no-op.
+    pub(crate) fn cancel_timer(&self, key: TimerKey) {
+        self.cancelled_timers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(key);
+        // Release: the core's Acquire swap then finds the key pushed.
+        self.has_cancelled_timers.store(true, Ordering::Release);
+        self.unpark();
     }
 
     /// The core's counters as of its last reactor turn.
@@ -339,6 +361,7 @@ impl Core {
     }
 
     fn fire_timers(&self) {
+        self.remove_cancelled_timers();
         if self.timers.borrow().is_empty() {
             return;
         }
@@ -353,6 +376,29 @@ impl Core {
         }
     }
 
+    /// Removes the timers other threads cancelled (see
+    /// [`Remote::cancel_timer`]).
+    fn remove_cancelled_timers(&self) {
+        // Acquire: pairs with `cancel_timer`'s Release store.
+        if !self.remote.has_cancelled_timers.swap(false, Ordering::Acquire) {
+            return;
+        }
+        let keys = std::mem::take(
+            &mut *self
+                .remote
+                .cancelled_timers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        );
+        let wakers: Vec<Waker> = {
+            let mut timers = self.timers.borrow_mut();
+            keys.into_iter().filter_map(|k| timers.remove(k)).collect()
+        };
+        // Dropped with the timers released: a waker's drop may drop (and so
+        // cancel) another timer.
+        drop(wakers);
+    }
+
     /// Sleeps in `epoll_wait` until IO, a wake, or the next timer.
     fn park(&self, main: &MainWaker) {
         let remote = &self.remote;
@@ -365,6 +411,7 @@ impl Core {
             || main.woken.load(Ordering::Relaxed)
             || remote.is_shut_down()
             || !self.local.borrow().is_empty()
+            || remote.has_cancelled_timers.load(Ordering::Relaxed)
         {
             remote.parked.store(false, Ordering::Relaxed);
             return;

@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use sockwq_reactor::{GlobalTimers, TimerKey, Update};
 
 use super::Instant;
 use crate::context;
+use crate::core::Remote;
 
 /// Waits until `duration` has elapsed.
 ///
@@ -46,10 +48,15 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 }
 
 /// Where a [`Sleep`] is registered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 enum Entry {
-    /// With the timers of the core whose id this is.
-    Core { core: usize, key: TimerKey },
+    /// With the timers of the core whose id this is; `remote` reaches it
+    /// from another thread, to cancel.
+    Core {
+        core: usize,
+        remote: Weak<Remote>,
+        key: TimerKey,
+    },
     /// With the global reactor's timers.
     Global(TimerKey),
 }
@@ -119,20 +126,28 @@ impl Sleep {
     fn cancel(&mut self) {
         match self.entry.take() {
             None => {}
-            Some(Entry::Core { core: id, key }) => {
-                // An entry on another core (the future moved between
-                // threads) cannot be reached from here; it fires once,
-                // waking a waker that ignores it.
-                let waker = context::with_core(|core| {
-                    if core.remote.id == id {
-                        core.timers.borrow_mut().remove(key)
-                    } else {
-                        None
+            Some(Entry::Core {
+                core: id,
+                remote,
+                key,
+            }) => {
+                let here = context::with_core(|core| {
+                    (core.remote.id == id).then(|| core.timers.borrow_mut().remove(key))
+                })
+                .flatten();
+                match here {
+                    // Dropped with the timers released: a waker's drop may
+                    // drop another timer.
+                    Some(waker) => drop(waker),
+                    // The entry is on another core (the future moved between
+                    // threads): that core removes it. A core that is gone
+                    // took its timers with it.
+                    None => {
+                        if let Some(remote) = remote.upgrade() {
+                            remote.cancel_timer(key);
+                        }
                     }
-                });
-                // Dropped with the timers released: a waker's drop may
-                // drop another timer.
-                drop(waker);
+                }
             }
             Some(Entry::Global(key)) => {
                 // Registered, so the global timers exist already.
@@ -150,50 +165,54 @@ impl Sleep {
         }
         let deadline = self.deadline.into_std();
         let waker = cx.waker();
-        let old = self.entry;
+        let entry = &self.entry;
+        // On a core: `None` if this core's entry was kept (the steady
+        // state: no allocation, no reference count touched), else the new
+        // entry.
         let on_core = context::with_core(|core| {
             let mut timers = core.timers.borrow_mut();
             let mut replaced = None;
-            let kept = match old {
-                Some(Entry::Core { core: id, key }) if id == core.remote.id => {
-                    match timers.update(key, waker) {
-                        Update::Gone => None,
-                        Update::Kept => Some(key),
+            let kept = match entry {
+                Some(Entry::Core { core: id, key, .. }) if *id == core.remote.id => {
+                    match timers.update(*key, waker) {
+                        Update::Gone => false,
+                        Update::Kept => true,
                         Update::Replaced(w) => {
                             replaced = Some(w);
-                            Some(key)
+                            true
                         }
                     }
                 }
-                _ => None,
+                _ => false,
             };
-            let key = kept.unwrap_or_else(|| timers.insert(deadline, waker));
+            let new = (!kept).then(|| Entry::Core {
+                core: core.remote.id,
+                remote: Arc::downgrade(&core.remote),
+                key: timers.insert(deadline, waker),
+            });
             // Released before the old waker drops: its drop may drop (and
             // so cancel) another timer of this core.
             drop(timers);
             drop(replaced);
-            Entry::Core {
-                core: core.remote.id,
-                key,
-            }
+            new
         });
         let new = match on_core {
-            Some(entry) => entry,
+            Some(None) => return Poll::Pending,
+            Some(Some(entry)) => entry,
             None => {
                 let global = match GlobalTimers::get() {
                     Ok(g) => g,
                     Err(e) => panic!("sockwq: a timer cannot start the global reactor: {e}"),
                 };
-                match old {
-                    Some(Entry::Global(key)) if global.update(key, waker) => Entry::Global(key),
+                match entry {
+                    Some(Entry::Global(key)) if global.update(*key, waker) => return Poll::Pending,
                     _ => Entry::Global(global.insert(deadline, waker)),
                 }
             }
         };
-        if old != Some(new) {
-            // Registered somewhere else now: drop the old registration.
-            self.cancel();
-        }
+        // Registered anew (elsewhere, or after the old entry fired): drop the
+        // old registration, wherever it is.
+        self.cancel();
         self.entry = Some(new);
         Poll::Pending
     }
