@@ -406,6 +406,50 @@ fn try_vectored_buf_and_io() {
     });
 }
 
+/// A vectored read or write over more buffers than the kernel takes at
+/// once (`UIO_MAXIOV`, 1024) moves only the first 1024: that is not a
+/// short read or write (the pipe is neither empty nor full), so the
+/// readiness stays and the next call goes on at once. Were it cleared, the
+/// next call would wait for an edge that never comes.
+#[test]
+fn vectored_io_over_more_than_iov_max_buffers_keeps_the_readiness() {
+    use futures::FutureExt;
+    use futures_util::io::{AsyncReadExt, AsyncWriteExt};
+    const BUFS: usize = 2048;
+    const IOV_MAX: usize = 1024;
+    let _g = shared();
+    block_on(T, async {
+        let (mut tx, mut rx) = pipe::pipe().unwrap();
+        let data = pattern(BUFS, 7);
+        let slices: Vec<IoSlice<'_>> = data.chunks(1).map(IoSlice::new).collect();
+        let n = tx.write_vectored(&slices).await.unwrap();
+        assert_eq!(n, IOV_MAX, "one writev takes the first 1024 buffers");
+        let n = tx
+            .write_vectored(&slices[IOV_MAX..])
+            .now_or_never()
+            .expect("the pipe is far from full: the next write goes on at once")
+            .unwrap();
+        assert_eq!(n, IOV_MAX);
+
+        let mut got = vec![0u8; BUFS];
+        {
+            let mut bufs: Vec<IoSliceMut<'_>> = got.chunks_mut(1).map(IoSliceMut::new).collect();
+            let n = rx.read_vectored(&mut bufs).await.unwrap();
+            assert_eq!(n, IOV_MAX, "one readv fills the first 1024 buffers");
+        }
+        {
+            let mut bufs: Vec<IoSliceMut<'_>> = got[IOV_MAX..].chunks_mut(1).map(IoSliceMut::new).collect();
+            let n = rx
+                .read_vectored(&mut bufs)
+                .now_or_never()
+                .expect("1024 bytes are still in the pipe: the next read goes on at once")
+                .unwrap();
+            assert_eq!(n, IOV_MAX);
+        }
+        assert_eq!(got, *data);
+    });
+}
+
 #[test]
 fn from_file_refuses_a_regular_file() {
     let _g = shared();

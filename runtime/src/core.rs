@@ -379,8 +379,12 @@ impl Core {
     /// Removes the timers other threads cancelled (see
     /// [`Remote::cancel_timer`]).
     fn remove_cancelled_timers(&self) {
-        // Acquire: pairs with `cancel_timer`'s Release store.
-        if !self.remote.has_cancelled_timers.swap(false, Ordering::Acquire) {
+        // A load first: the common case (nothing cancelled) writes nothing
+        // to the line that remote wakers read `parked` from. Acquire (on
+        // the swap): pairs with `cancel_timer`'s Release store.
+        if !self.remote.has_cancelled_timers.load(Ordering::Relaxed)
+            || !self.remote.has_cancelled_timers.swap(false, Ordering::Acquire)
+        {
             return;
         }
         let keys = std::mem::take(

@@ -1,5 +1,6 @@
 //! A signal listener that cannot register for lack of fds waits and tries
-//! again; its stream does not end. Alone in its binary: it lowers the
+//! again; its stream does not end, and it still receives the signals sent
+//! meanwhile. Alone in its binary: it lowers the
 //! process's fd limit for a moment.
 
 use sockwq_test_support as support;
@@ -29,7 +30,7 @@ fn set_nofile(lim: libc::rlimit) {
 }
 
 #[test]
-fn a_listener_out_of_fds_keeps_waiting_and_then_receives() {
+fn a_listener_out_of_fds_keeps_waiting_and_still_receives() {
     with_watchdog(30, || {
         block_on(async {
             let mut sig = signal(SignalKind::user_defined2()).unwrap();
@@ -43,12 +44,24 @@ fn a_listener_out_of_fds_keeps_waiting_and_then_receives() {
             });
             let starved = std::fs::File::open("/dev/null").map(drop);
             let out_of_fds = timeout(Duration::from_millis(300), sig.recv()).await;
+            // Still out of fds: a delivery is read from the signalfd itself
+            // (no new fd needed) at the next retry.
+            // SAFETY: kill with our own pid and a valid signal number.
+            assert_eq!(unsafe { libc::kill(libc::getpid(), libc::SIGUSR2) }, 0);
+            let while_starved = timeout(Duration::from_secs(5), sig.recv()).await;
+            let still_starved = std::fs::File::open("/dev/null").map(drop);
             set_nofile(saved);
             let e = starved.expect_err("the lowered limit let a new fd through");
             assert_eq!(e.raw_os_error(), Some(libc::EMFILE), "{e}");
             assert!(
                 out_of_fds.is_err(),
                 "recv finished ({out_of_fds:?}) while the listener could not register"
+            );
+            assert!(still_starved.is_err(), "an fd was free during the delivery");
+            assert_eq!(
+                while_starved,
+                Ok(Some(())),
+                "the signal sent while the listener could not register"
             );
 
             // SAFETY: kill with our own pid and a valid signal number.

@@ -366,7 +366,9 @@ impl PipeIo {
         cx: &mut Context<'_>,
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
-        let want: usize = bufs.iter().map(|b| b.len()).sum();
+        let taken = iov_count(bufs.len());
+        let bufs = &mut bufs[..taken];
+        let want = total_len(bufs.iter().map(|b| b.len()));
         self.io.source().poll_io_drain(cx, Interest::READABLE, || {
             let n = rustix::io::readv(self.fd(), bufs)?;
             Ok((n, n > 0 && n < want))
@@ -424,7 +426,8 @@ impl PipeIo {
     }
 
     fn poll_write_vectored(&self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
-        let want: usize = bufs.iter().map(|b| b.len()).sum();
+        let bufs = &bufs[..iov_count(bufs.len())];
+        let want = total_len(bufs.iter().map(|b| b.len()));
         self.io.source().poll_io_drain(cx, Interest::WRITABLE, || {
             let n = rustix::io::writev(self.fd(), bufs)?;
             Ok((n, n > 0 && n < want))
@@ -936,6 +939,21 @@ impl AsFd for Receiver {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.io.io.as_fd()
     }
+}
+
+// ---- vectored IO --------------------------------------------------------
+
+/// How many of `len` buffers one `readv`/`writev` takes: the kernel
+/// refuses more than `UIO_MAXIOV` (rustix passes only that many). A
+/// vectored read or write counts only these when it checks for a short
+/// transfer (pipe empty or full): 1024 full buffers out of 2048 is not one.
+fn iov_count(len: usize) -> usize {
+    len.min(libc::UIO_MAXIOV as usize)
+}
+
+/// The sum of buffer lengths (saturating: `IoSlice`s may alias).
+fn total_len(lens: impl Iterator<Item = usize>) -> usize {
+    lens.fold(0, usize::saturating_add)
 }
 
 // ---- fd checks and flags ------------------------------------------------

@@ -7,7 +7,7 @@ use std::io;
 use std::os::fd::OwnedFd;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{Ordering, fence};
+use std::sync::atomic::{AtomicBool, Ordering, fence};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ use sockwq_reactor::{Async, GlobalTimers, Interest};
 use super::mask;
 use super::registry::{ListenerWaker, Registry};
 use crate::context;
-use crate::time::{self, Sleep};
+use crate::time::{self, Instant, Sleep};
 
 /// A kind of signal: a signal number, with constructors named as tokio's.
 ///
@@ -148,14 +148,25 @@ pub struct Signal {
     /// This listener's fd for the signalfd, registered with the reactor
     /// current when it first had to wait.
     watch: Option<Async<OwnedFd>>,
-    /// While that fd cannot be made (no fd left: `EMFILE`, `ENFILE`): when
-    /// to try again.
-    retry: Option<Sleep>,
+    /// While that fd cannot be made (no fd left: `EMFILE`, `ENFILE`): what
+    /// polls the listener again.
+    retry: Option<Retry>,
 }
 
 /// How long a listener that could not register waits before it tries
 /// again (a delivery read by another listener wakes it sooner).
 const REGISTER_RETRY: Duration = Duration::from_millis(50);
+
+/// What polls a listener that could not register again, after
+/// [`REGISTER_RETRY`].
+enum Retry {
+    /// A timer of this thread's core, or of the global reactor.
+    Timer(Sleep),
+    /// Neither can run (off any core, the global reactor cannot start
+    /// without fds either): a thread that sleeps, then wakes the listener;
+    /// `true` once it has.
+    Thread(Arc<AtomicBool>),
+}
 
 impl fmt::Debug for Signal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -325,6 +336,14 @@ impl Signal {
                     if self.retry.is_none() {
                         tracing::warn!(error = %e, "sockwq: a signal listener cannot register yet; retrying");
                     }
+                    // Reading the signalfd needs no new fd: deliver what is
+                    // pending now, and at every retry, so that a signal
+                    // (`SIGTERM` to a process stuck at its fd limit) is not
+                    // held until an fd frees up.
+                    while let Ok(false) = registry.read_and_deliver() {}
+                    if self.take_new() {
+                        return Poll::Ready(Some(()));
+                    }
                     self.retry_later(cx);
                     return Poll::Pending;
                 }
@@ -357,18 +376,58 @@ impl Signal {
         }
     }
 
-    /// Arranges a poll after [`REGISTER_RETRY`]: on this core's timers or
-    /// the global reactor's; if neither can run a timer (the global
-    /// reactor cannot start without fds either), at once.
+    /// Arranges a poll after [`REGISTER_RETRY`] (this poll was the retry
+    /// if the previous wait is over): on this core's timers or the global
+    /// reactor's; if neither can run a timer (the global reactor cannot
+    /// start without fds either), from a thread that sleeps. Never a wake
+    /// at once, which would make the task spin while fds are short.
     fn retry_later(&mut self, cx: &mut Context<'_>) {
-        if !context::has_core() && GlobalTimers::get().is_err() {
-            cx.waker().wake_by_ref();
+        // Checked at every retry: the listener may have moved to another
+        // thread (off a core, a `Sleep` needs the global reactor).
+        let timers = context::has_core() || GlobalTimers::get().is_ok();
+        if timers {
+            if !matches!(self.retry, Some(Retry::Timer(_))) {
+                self.retry = Some(Retry::Timer(time::sleep(REGISTER_RETRY)));
+            }
+            let Some(Retry::Timer(sleep)) = &mut self.retry else {
+                unreachable!("just set")
+            };
+            if Pin::new(&mut *sleep).poll(cx).is_ready() {
+                sleep.reset(Instant::now() + REGISTER_RETRY);
+                if Pin::new(&mut *sleep).poll(cx).is_ready() {
+                    // Only if the clock jumped 50 ms between two reads.
+                    cx.waker().wake_by_ref();
+                }
+            }
             return;
         }
-        let retry = self.retry.get_or_insert_with(|| time::sleep(REGISTER_RETRY));
-        if Pin::new(retry).poll(cx).is_ready() {
-            self.retry = None;
-            cx.waker().wake_by_ref();
+        if let Some(Retry::Thread(woke)) = &self.retry {
+            // Acquire: pairs with the thread's Release store (a plain
+            // flag; the wake itself goes through the listener's waker).
+            if !woke.load(Ordering::Acquire) {
+                return;
+            }
+        }
+        let woke = Arc::new(AtomicBool::new(false));
+        let (w, listener) = (woke.clone(), self.listener.clone());
+        let spawned = std::thread::Builder::new()
+            .name("sockwq-signal-retry".into())
+            .spawn(move || {
+                std::thread::sleep(REGISTER_RETRY);
+                // Release: see the load above.
+                w.store(true, Ordering::Release);
+                // `poll_recv` registered the task's waker here first.
+                listener.waker.wake();
+            });
+        match spawned {
+            Ok(_) => self.retry = Some(Retry::Thread(woke)),
+            Err(e) => {
+                // No thread either: wait here rather than spin.
+                tracing::debug!(error = %e, "sockwq: a signal listener's retry thread cannot start");
+                std::thread::sleep(REGISTER_RETRY);
+                self.retry = Some(Retry::Thread(Arc::new(AtomicBool::new(true))));
+                cx.waker().wake_by_ref();
+            }
         }
     }
 
