@@ -1728,6 +1728,10 @@ fn describe_pinning(cfg: &Config, subjects: &[Subject]) -> String {
         .collect();
     match cfg.pinned_cpu {
         None => "nothing pinned (--no-pin)".to_owned(),
+        Some(cpu) if subjects.iter().all(|s| matches!(s, Subject::Target { .. })) => format!(
+            "load generator pinned to CPU {cpu}; the target server runs where it was started \
+             (start it under `taskset -c {cpu}` for figures comparable with a same-core run)"
+        ),
         Some(cpu) => {
             let mut s = format!("load generator and single-threaded servers pinned to CPU {cpu}");
             if !multi.is_empty() {
@@ -1879,11 +1883,19 @@ fn closing_line(cfg: &Config, point: &SweepPoint) -> String {
                 m(a).total_cmp(&m(b))
             })
             .expect("not empty");
+        // Every server within the printed precision of the least, so that a
+        // tie reads as one.
+        let least = cpu_of(best).unwrap_or(f64::NAN);
+        let tied: Vec<&str> = ok
+            .iter()
+            .filter(|r| cpu_of(r).is_some_and(|c| format!("{c:.2}") == format!("{least:.2}")))
+            .map(|r| r.server.as_str())
+            .collect();
         let _ = write!(
             s,
             "Least server CPU per message: {} ({:.2} µs); most messages per second: {} ({}). ",
-            best.server,
-            cpu_of(best).unwrap_or(f64::NAN),
+            tied.join(" and "),
+            least,
             fastest.server,
             thousands(fastest.median.map_or(0.0, |m| m.msgs_per_sec))
         );
@@ -1906,7 +1918,7 @@ fn closing_line(cfg: &Config, point: &SweepPoint) -> String {
     }
     s += &verified;
     if cfg.rounds > 1 && ok.len() > 1 {
-        s += " Ratios are medians of same-run rounds and carry over to other machines; absolute figures are this machine's.";
+        s += " Ratios divide the rows' medians (all from this run's rounds) and carry over to other machines; absolute figures are this machine's.";
     }
     s
 }

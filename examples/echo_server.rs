@@ -17,7 +17,7 @@
 //! |---|---|
 //! | `sockwq` | sockwq's runtime, `--workers` workers (default 1), one listener |
 //! | `sockwq-per-core` | sockwq, `--workers` workers (default: CPUs), one `SO_REUSEPORT` listener each (`run_per_core`) |
-//! | `sockwq-on-tokio-ct` | `sockwq::net` sockets (global reactor thread) in a tokio current_thread runtime |
+//! | `sockwq-on-tokio-ct` | `sockwq::net` sockets (on a reactor owned by the tokio runtime) in a tokio current_thread runtime |
 //! | `sockwq-on-tokio-mt` | the same in a tokio multi_thread runtime, `--workers` workers (default: CPUs) |
 //! | `tokio-ct` | `tokio::net` in a tokio current_thread runtime |
 //! | `tokio-mt` | `tokio::net` in a tokio multi_thread runtime, `--workers` workers (default: CPUs) |

@@ -172,7 +172,7 @@ strace_tests! {
     strace_tokio_current_thread: block_on_tokio_ct, on_tokio::run,
         "for strace -c: tokio::net on a tokio current_thread runtime";
     strace_sockwq_tokio_current_thread: block_on_tokio_ct, on_sockwq::run,
-        "for strace -c: sockwq_net on a tokio current_thread runtime (global reactor thread)";
+        "for strace -c: sockwq_net on a tokio current_thread runtime (the runtime's own reactor)";
     strace_sockwq_block_on: futures::executor::block_on, on_sockwq::run,
         "for strace -c: sockwq_net under futures' block_on (global reactor thread)";
     strace_sockwq_runtime: sockwq_runtime::block_on, on_sockwq::run,
