@@ -210,6 +210,7 @@ impl<S: AsFd> Evented<S> {
         cx: &mut Context<'_>,
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
+        let bufs = iov_max_mut(bufs);
         let want: usize = bufs.iter().map(|b| b.len()).sum();
         self.source().poll_io_drain(cx, Interest::READABLE, || {
             let n = (&*self.sock_ref()).read_vectored(bufs)?;
@@ -223,6 +224,7 @@ impl<S: AsFd> Evented<S> {
     }
 
     pub(crate) fn try_read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        let bufs = iov_max_mut(bufs);
         self.source()
             .try_io(Interest::READABLE, || (&*self.sock_ref()).read_vectored(bufs))
     }
@@ -278,6 +280,7 @@ impl<S: AsFd> Evented<S> {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        let bufs = iov_max(bufs);
         let want: usize = bufs.iter().map(|b| b.len()).sum();
         self.source().poll_io_drain(cx, Interest::WRITABLE, || {
             let n = self
@@ -293,6 +296,7 @@ impl<S: AsFd> Evented<S> {
     }
 
     pub(crate) fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        let bufs = iov_max(bufs);
         self.source().try_io(Interest::WRITABLE, || {
             self.sock_ref().send_vectored_with_flags(bufs, libc::MSG_NOSIGNAL)
         })
@@ -395,6 +399,23 @@ impl<S: AsFd> Evented<S> {
         // bytes and returns how many.
         unsafe { recv_into_buf_mut(buf, |b| self.sock_ref().recv_from(b)) }
     }
+}
+
+/// The buffers one vectored call can take: the kernel refuses more than
+/// `UIO_MAXIOV` (1024) with `EMSGSIZE`. std (and so tokio) passes the
+/// first 1024 and reports a partial transfer; so does this crate. The
+/// short-transfer check then counts only those, so that 1024 full buffers
+/// out of 2048 do not read as "drained".
+#[inline]
+fn iov_max<'a, 'b>(bufs: &'a [IoSlice<'b>]) -> &'a [IoSlice<'b>] {
+    &bufs[..bufs.len().min(libc::UIO_MAXIOV as usize)]
+}
+
+/// [`iov_max`] for reads.
+#[inline]
+fn iov_max_mut<'a, 'b>(bufs: &'a mut [IoSliceMut<'b>]) -> &'a mut [IoSliceMut<'b>] {
+    let n = bufs.len().min(libc::UIO_MAXIOV as usize);
+    &mut bufs[..n]
 }
 
 /// One `recv(2)` on `fd` into `buf`, whose bytes need not be initialized.
