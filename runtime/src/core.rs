@@ -111,6 +111,11 @@ impl Remote {
     /// very timer's deadline). Keys are never reused, so a timer that fired
     /// meanwhile makes this a no-op.
     pub(crate) fn cancel_timer(&self, key: TimerKey) {
+        if self.reactor.load().is_none() {
+            // The core is gone, and its timers with it (its `Remote` may live
+            // on in wakers): nothing to remove, nothing to keep.
+            return;
+        }
         self.cancelled_timers
             .lock()
             .unwrap_or_else(|p| p.into_inner())
