@@ -319,6 +319,20 @@ impl UdpSocket {
         self.io.sock_ref().set_tos_v4(tos)
     }
 
+    /// Deprecated. Use [`tos_v4()`](Self::tos_v4) instead.
+    #[deprecated(note = "`tos` related methods have been renamed `tos_v4` since they are IPv4-specific.")]
+    #[doc(hidden)]
+    pub fn tos(&self) -> io::Result<u32> {
+        self.tos_v4()
+    }
+
+    /// Deprecated. Use [`set_tos_v4()`](Self::set_tos_v4) instead.
+    #[deprecated(note = "`tos` related methods have been renamed `tos_v4` since they are IPv4-specific.")]
+    #[doc(hidden)]
+    pub fn set_tos(&self, tos: u32) -> io::Result<()> {
+        self.set_tos_v4(tos)
+    }
+
     /// The interface the socket is bound to (`SO_BINDTODEVICE`), if any.
     pub fn device(&self) -> io::Result<Option<Vec<u8>>> {
         self.io.sock_ref().device()

@@ -319,6 +319,27 @@ fn connected_socket_reports_refused_not_hang() {
     });
 }
 
+/// tokio's deprecated `tos`/`set_tos` are the same `IP_TOS` as
+/// `tos_v4`/`set_tos_v4`: a value set through one is read through the other,
+/// and the kernel sees it (a datagram still flows).
+#[test]
+#[allow(deprecated)]
+fn deprecated_tos_aliases_are_ip_tos() {
+    block_on(T, async {
+        let (a, b) = (local().await, local().await);
+        assert_eq!(a.tos().unwrap(), a.tos_v4().unwrap());
+        a.set_tos(0x20).unwrap();
+        assert_eq!(a.tos_v4().unwrap(), 0x20);
+        assert_eq!(a.tos().unwrap(), 0x20);
+        a.set_tos_v4(0x08).unwrap();
+        assert_eq!(a.tos().unwrap(), 0x08);
+        a.send_to(b"tos", b.local_addr().unwrap()).await.unwrap();
+        let mut buf = [0u8; 8];
+        let (n, from) = b.recv_from(&mut buf).await.unwrap();
+        assert_eq!((&buf[..n], from), (&b"tos"[..], a.local_addr().unwrap()));
+    });
+}
+
 #[test]
 fn options_round_trip() {
     block_on(T, async {

@@ -184,8 +184,9 @@ impl TcpSocket {
         self.inner.tos_v4()
     }
 
-    /// Gets the value of `IP_TOS`.
-    #[deprecated = "use `TcpSocket::tos_v4()` instead"]
+    /// Deprecated. Use [`tos_v4()`](Self::tos_v4) instead.
+    #[deprecated(note = "`tos` related methods have been renamed `tos_v4` since they are IPv4-specific.")]
+    #[doc(hidden)]
     pub fn tos(&self) -> io::Result<u32> {
         self.tos_v4()
     }
@@ -195,8 +196,9 @@ impl TcpSocket {
         self.inner.set_tos_v4(tos)
     }
 
-    /// Sets `IP_TOS`.
-    #[deprecated = "use `TcpSocket::set_tos_v4()` instead"]
+    /// Deprecated. Use [`set_tos_v4()`](Self::set_tos_v4) instead.
+    #[deprecated(note = "`tos` related methods have been renamed `tos_v4` since they are IPv4-specific.")]
+    #[doc(hidden)]
     pub fn set_tos(&self, tos: u32) -> io::Result<()> {
         self.set_tos_v4(tos)
     }
