@@ -285,6 +285,13 @@ unsafe impl Send for State {}
 // SAFETY: as above.
 unsafe impl Sync for State {}
 
+// A panic in a waker's `clone`, `drop` or `wake_by_ref` inside the
+// protocol hands the slot it held back (`Unclaim` in `poll_ready_slow`,
+// `HandBack` in `wake_claimed`), so the state after a caught unwind is one
+// the protocol allows: sockets can cross `catch_unwind`, as tokio's can.
+impl std::panic::UnwindSafe for State {}
+impl std::panic::RefUnwindSafe for State {}
+
 impl State {
     #[cfg(any(test, feature = "bench-internals"))]
     pub(crate) fn new() -> State {
@@ -377,6 +384,19 @@ impl State {
         if claimed == 0 {
             return 0;
         }
+        // WAKING -> IDLE for every slot we claimed, in one RMW, when this
+        // returns or a waker's `wake_by_ref` panics (a slot left WAKING would
+        // make every later poller of that side wake itself forever). Release:
+        // our reads of the cells happen-before the next poller's claim
+        // (Acquire) and the write it may then make.
+        struct HandBack<'a>(&'a AtomicU64, u64);
+        impl Drop for HandBack<'_> {
+            #[inline]
+            fn drop(&mut self) {
+                self.0.fetch_and(!(self.1 | self.1 << 1), Release);
+            }
+        }
+        let _hand_back = HandBack(&self.word, claimed);
         let mut n = 0;
         for d in Direction::BOTH {
             if claimed & (1 << d.slot_shift()) != 0 {
@@ -392,10 +412,6 @@ impl State {
                 n += 1;
             }
         }
-        // WAKING -> IDLE for every slot we claimed, in one RMW. Release: our
-        // reads of the cells happen-before the next poller's claim (Acquire)
-        // and the write it may then make.
-        self.word.fetch_and(!(claimed | claimed << 1), Release);
         n
     }
 
@@ -493,6 +509,22 @@ impl State {
             break next;
         };
 
+        // A panicking `Waker::clone` (or drop of the old waker) must not leave
+        // the slot REGISTERING: every later poller of this side would find it
+        // owned and wake itself forever. Unwinding, hand it back IDLE with the
+        // identity cleared (the cell holds a valid waker or none, but which
+        // is unknown), so that the next poller writes the cell. Release: our
+        // write of the cell, if any, happens-before the next claim.
+        struct Unclaim<'a>(&'a State, Direction);
+        impl Drop for Unclaim<'_> {
+            fn drop(&mut self) {
+                self.0.set_key(self.1, None);
+                self.0
+                    .word
+                    .fetch_and(!(SLOT_MASK << self.1.slot_shift()), Release);
+            }
+        }
+        let unclaim = Unclaim(self, d);
         self.slots[d.index()].with_mut(|cell| {
             // SAFETY: we moved the slot to REGISTERING; only we leave it, and
             // neither another poller nor the dispatcher touches the cell meanwhile.
@@ -504,6 +536,7 @@ impl State {
         });
         // We own the cell: its identity is ours to write (published below).
         self.set_key(d, Some(waker));
+        std::mem::forget(unclaim);
 
         let mut cur = claimed;
         loop {
