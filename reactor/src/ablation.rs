@@ -12,8 +12,8 @@ use std::fmt;
 use std::sync::{Arc, Mutex, RwLock};
 use std::task::{Poll, Waker};
 
+use crate::atomic_waker::AtomicWaker;
 use arc_swap::ArcSwap;
-use futures_util::task::AtomicWaker;
 
 use crate::interest::{Interest, Ready};
 use crate::source::{WqRead, dispatch_with};

@@ -181,9 +181,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
+use crate::atomic_waker::AtomicWaker;
 use concurrent_queue::ConcurrentQueue;
 use futures_core::Stream;
-use futures_util::task::AtomicWaker;
 
 use crate::interest::Ready;
 use crate::source::Source;

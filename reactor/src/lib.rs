@@ -37,6 +37,7 @@ compile_error!("sockwq is Linux-only: it is built on epoll(7) and eventfd(2).");
 #[doc(hidden)]
 pub mod ablation;
 mod async_fd;
+mod atomic_waker;
 pub mod coop;
 mod current;
 pub mod fasync;

@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, ready};
 
+use crate::atomic_waker::AtomicWaker;
 use arc_swap::ArcSwap;
-use futures_util::task::AtomicWaker;
 
 use crate::coop;
 use crate::fasync::{self, Link};

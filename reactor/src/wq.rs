@@ -23,7 +23,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use futures_util::task::AtomicWaker;
+use crate::atomic_waker::AtomicWaker;
 
 use crate::fasync::Link;
 use crate::state::Direction;

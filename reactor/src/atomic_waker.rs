@@ -1,0 +1,191 @@
+//! [`AtomicWaker`]: one task's waker, registered by that task and taken by
+//! whoever wakes it, lock-free. futures-core's `AtomicWaker` (same
+//! protocol, same orderings: three states, the registering task and the
+//! waker never both touch the cell), with one change: a panic in the
+//! registering task's `Waker::clone` (or in the old waker's drop) hands the
+//! registration back instead of leaving it `REGISTERING` forever, in which
+//! state every later `register` does nothing and every wake is lost. So
+//! the type is unwind-safe, as tokio's own `AtomicWaker` is, and so are
+//! the readiness futures' wait-queue entries and fasync channels that use
+//! it.
+
+use std::cell::UnsafeCell;
+use std::fmt;
+use std::panic::{RefUnwindSafe, UnwindSafe};
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Release};
+use std::task::Waker;
+
+/// Nobody registers or wakes.
+const WAITING: usize = 0;
+/// A task is writing its waker into the cell.
+const REGISTERING: usize = 0b01;
+/// A waker is taking the waker out of the cell.
+const WAKING: usize = 0b10;
+
+/// A task's waker that another thread can take and wake (see the module
+/// docs).
+pub(crate) struct AtomicWaker {
+    state: AtomicUsize,
+    waker: UnsafeCell<Option<Waker>>,
+}
+
+// SAFETY: the cell is only touched by the thread that moved `state` out of
+// WAITING (to REGISTERING in `register`, to WAKING in `take`), and `Waker`
+// is `Send + Sync`.
+unsafe impl Send for AtomicWaker {}
+// SAFETY: as above.
+unsafe impl Sync for AtomicWaker {}
+
+// A panic inside `register` hands the registration back (see `Unregister`);
+// `take` runs no user code while it holds the cell. No state a caught panic
+// can observe is broken.
+impl UnwindSafe for AtomicWaker {}
+impl RefUnwindSafe for AtomicWaker {}
+
+impl AtomicWaker {
+    /// An empty registration.
+    pub(crate) const fn new() -> AtomicWaker {
+        AtomicWaker {
+            state: AtomicUsize::new(WAITING),
+            waker: UnsafeCell::new(None),
+        }
+    }
+
+    /// Registers `waker` to be woken by the next [`wake`](Self::wake)
+    /// (replacing the waker registered before, unless it `will_wake` the
+    /// same task). A wake that races with this call is not lost: it wakes
+    /// `waker`.
+    pub(crate) fn register(&self, waker: &Waker) {
+        // Acquire: the last taker's (or registrant's) Release makes the cell's
+        // contents visible to us.
+        match self
+            .state
+            .compare_exchange(WAITING, REGISTERING, Acquire, Acquire)
+            .unwrap_or_else(|x| x)
+        {
+            WAITING => {
+                // Unwinding out of the cell write (a panicking clone, or the
+                // old waker's drop): back to WAITING, so later registrations
+                // and wakes work. The cell holds a valid waker (or none).
+                struct Unregister<'a>(&'a AtomicUsize);
+                impl Drop for Unregister<'_> {
+                    fn drop(&mut self) {
+                        // Release: our write of the cell, if any, happens-before
+                        // the next registrant's or taker's Acquire.
+                        self.0.swap(WAITING, AcqRel);
+                    }
+                }
+                let guard = Unregister(&self.state);
+                // SAFETY: our CAS moved WAITING -> REGISTERING: the cell is ours
+                // until we leave REGISTERING; `take` only reads it from WAITING.
+                unsafe {
+                    match &*self.waker.get() {
+                        Some(old) if old.will_wake(waker) => {}
+                        _ => *self.waker.get() = Some(waker.clone()),
+                    }
+                }
+                std::mem::forget(guard);
+                // AcqRel: release the cell write to a later taker; acquire a
+                // waker's WAKING bit set meanwhile.
+                match self.state.compare_exchange(REGISTERING, WAITING, AcqRel, Acquire) {
+                    Ok(_) => {}
+                    Err(_) => {
+                        // A wake came while we registered (state is
+                        // REGISTERING | WAKING): it left the waking to us.
+                        // SAFETY: the state is still ours (REGISTERING is set,
+                        // and the waker backed off on seeing it).
+                        let waker = unsafe { (*self.waker.get()).take() };
+                        self.state.swap(WAITING, AcqRel);
+                        if let Some(waker) = waker {
+                            waker.wake();
+                        }
+                    }
+                }
+            }
+            WAKING => {
+                // A wake is taking the previous waker right now: this task
+                // must not miss it, so poll again.
+                waker.wake_by_ref();
+            }
+            _ => {
+                // REGISTERING (with or without WAKING): another registration
+                // is in progress at the same time, which `register`'s callers
+                // (one task per waiter) never do. Nothing to write.
+            }
+        }
+    }
+
+    /// Wakes the registered waker, if any, and empties the registration.
+    pub(crate) fn wake(&self) {
+        if let Some(waker) = self.take() {
+            waker.wake();
+        }
+    }
+
+    /// Takes the registered waker out, if any.
+    pub(crate) fn take(&self) -> Option<Waker> {
+        // AcqRel: acquire the registrant's cell write (its Release); our
+        // WAKING bit tells a concurrent registrant to do the waking.
+        match self.state.fetch_or(WAKING, AcqRel) {
+            WAITING => {
+                // SAFETY: we moved WAITING -> WAKING: the cell is ours until we
+                // store WAITING; a registrant seeing WAKING does not touch it.
+                let waker = unsafe { (*self.waker.get()).take() };
+                // Release: our take happens-before the next registrant's write.
+                self.state.swap(WAITING, Release);
+                waker
+            }
+            _ => None,
+        }
+    }
+}
+
+impl Default for AtomicWaker {
+    fn default() -> AtomicWaker {
+        AtomicWaker::new()
+    }
+}
+
+impl fmt::Debug for AtomicWaker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AtomicWaker")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    use std::sync::Arc;
+    use std::task::{RawWaker, RawWakerVTable, Wake};
+
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    fn clone_panics() -> Waker {
+        fn clone(_: *const ()) -> RawWaker {
+            panic!("this waker cannot be cloned");
+        }
+        fn noop(_: *const ()) {}
+        static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, noop, noop, noop);
+        // SAFETY: the vtable's functions ignore the data pointer; `clone`
+        // panics, which the code under test must survive.
+        unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), &VTABLE)) }
+    }
+
+    #[test]
+    fn a_panicking_clone_leaves_the_registration_usable() {
+        let aw = AtomicWaker::new();
+        let bad = clone_panics();
+        assert!(catch_unwind(AssertUnwindSafe(|| aw.register(&bad))).is_err());
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        aw.register(&Waker::from(count.clone()));
+        aw.wake();
+        assert_eq!(count.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+}
