@@ -23,9 +23,29 @@ const REGISTERING: usize = 0b01;
 /// A waker is taking the waker out of the cell.
 const WAKING: usize = 0b10;
 
-/// A task's waker that another thread can take and wake (see the module
-/// docs).
-pub(crate) struct AtomicWaker {
+/// A task's waker that another thread can take and wake: futures-core's
+/// `AtomicWaker`, except that a panicking `Waker::clone` during
+/// [`register`](AtomicWaker::register) leaves it usable (and so the type is
+/// `UnwindSafe + RefUnwindSafe`). The reactor's wait queues, fasync
+/// channels and sockwq's runtime use it.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicBool, Ordering};
+/// use std::task::{Wake, Waker};
+/// use sockwq_reactor::AtomicWaker;
+///
+/// struct Flag(AtomicBool);
+/// impl Wake for Flag {
+///     fn wake(self: Arc<Self>) { self.0.store(true, Ordering::SeqCst) }
+/// }
+/// let flag = Arc::new(Flag(AtomicBool::new(false)));
+/// let aw = AtomicWaker::new();
+/// aw.register(&Waker::from(flag.clone()));
+/// std::thread::scope(|s| { s.spawn(|| aw.wake()); });
+/// assert!(flag.0.load(Ordering::SeqCst));
+/// ```
+pub struct AtomicWaker {
     state: AtomicUsize,
     waker: UnsafeCell<Option<Waker>>,
 }
@@ -45,7 +65,7 @@ impl RefUnwindSafe for AtomicWaker {}
 
 impl AtomicWaker {
     /// An empty registration.
-    pub(crate) const fn new() -> AtomicWaker {
+    pub const fn new() -> AtomicWaker {
         AtomicWaker {
             state: AtomicUsize::new(WAITING),
             waker: UnsafeCell::new(None),
@@ -56,7 +76,7 @@ impl AtomicWaker {
     /// (replacing the waker registered before, unless it `will_wake` the
     /// same task). A wake that races with this call is not lost: it wakes
     /// `waker`.
-    pub(crate) fn register(&self, waker: &Waker) {
+    pub fn register(&self, waker: &Waker) {
         // Acquire: the last taker's (or registrant's) Release makes the cell's
         // contents visible to us.
         match self
@@ -117,14 +137,14 @@ impl AtomicWaker {
     }
 
     /// Wakes the registered waker, if any, and empties the registration.
-    pub(crate) fn wake(&self) {
+    pub fn wake(&self) {
         if let Some(waker) = self.take() {
             waker.wake();
         }
     }
 
     /// Takes the registered waker out, if any.
-    pub(crate) fn take(&self) -> Option<Waker> {
+    pub fn take(&self) -> Option<Waker> {
         // AcqRel: acquire the registrant's cell write (its Release); our
         // WAKING bit tells a concurrent registrant to do the waking.
         match self.state.fetch_or(WAKING, AcqRel) {

@@ -57,6 +57,7 @@ pub mod tokio;
 mod wq;
 
 pub use async_fd::Async;
+pub use atomic_waker::AtomicWaker;
 pub use current::{EnterGuard, GlobalTimers};
 pub use interest::{Interest, Ready};
 pub use reactor::{Handle, Reactor, Registration, Stats};

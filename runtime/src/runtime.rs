@@ -191,6 +191,14 @@ pub struct Runtime {
     exited: Mutex<mpsc::Receiver<()>>,
 }
 
+// Only the worker threads' std `JoinHandle`s keep `Runtime` from being
+// unwind-safe automatically; they are joined by shutdown alone, which
+// consumes the runtime, so a panic caught around `&Runtime` (`block_on`,
+// `spawn`, ...) leaves nothing half-done. tokio's `Runtime` is unwind-safe
+// on the same terms.
+impl std::panic::UnwindSafe for Runtime {}
+impl std::panic::RefUnwindSafe for Runtime {}
+
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Runtime")

@@ -51,7 +51,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use async_task::FallibleTask;
-use futures_util::task::AtomicWaker;
+use sockwq_reactor::AtomicWaker;
 
 use crate::context;
 use crate::core::Remote;

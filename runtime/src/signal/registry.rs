@@ -29,8 +29,8 @@ use std::sync::atomic::{AtomicU64, Ordering, fence};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use arc_swap::ArcSwap;
-use futures_util::task::AtomicWaker;
 use libc::c_int;
+use sockwq_reactor::AtomicWaker;
 
 use super::mask;
 

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
 
 use concurrent_queue::ConcurrentQueue;
-use futures_util::task::AtomicWaker;
 use slab::Slab;
+use sockwq_reactor::AtomicWaker;
 
 use super::{AbortHandle, Id, JoinError, JoinHandle};
 use crate::runtime::Handle;
