@@ -13,21 +13,6 @@ use futures_util::StreamExt;
 use futures_util::io::{AsyncReadExt, AsyncWriteExt};
 use sockwq_net::TcpListener;
 
-fn getrlimit() -> libc::rlimit {
-    let mut rl = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: a valid pointer to an rlimit.
-    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) }, 0);
-    rl
-}
-
-fn setrlimit(rl: libc::rlimit) {
-    // SAFETY: a valid pointer to an rlimit.
-    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &rl) }, 0);
-}
-
 fn max_open_fd() -> i32 {
     std::fs::read_dir("/proc/self/fd")
         .unwrap()
@@ -65,9 +50,9 @@ fn accept_returns_emfile_and_recovers() {
         let new_client = || socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
         let clients: Vec<_> = (0..3).map(|_| new_client()).collect();
 
-        let saved = getrlimit();
+        let saved = support::nofile_limit();
         let limit = max_open_fd() as u64 + 32;
-        setrlimit(libc::rlimit {
+        support::set_nofile_limit(libc::rlimit {
             rlim_cur: limit,
             rlim_max: saved.rlim_max,
         });
@@ -105,7 +90,7 @@ fn accept_returns_emfile_and_recovers() {
 
         // Restore the limit; the connections work.
         drop(fillers);
-        setrlimit(saved);
+        support::set_nofile_limit(saved);
         for (s, c) in accepted.iter_mut().zip(&clients) {
             s.write_all(b"ok").await.unwrap();
             let mut buf = [0u8; 2];

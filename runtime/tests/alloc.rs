@@ -7,10 +7,9 @@
 
 use sockwq_test_support as support;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::future::poll_fn;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::Poll;
 use std::time::Instant;
 
@@ -19,42 +18,8 @@ use sockwq_runtime::Runtime;
 
 use support::with_watchdog;
 
-struct Counting;
-
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-static FREES: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: every call is forwarded to `System` with the same arguments; the
-// counters are atomics and allocate nothing.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: forwarded as is; the caller upholds `alloc`'s contract.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if COUNTING.load(Ordering::Relaxed) {
-            FREES.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: forwarded as is; `ptr` came from `System` with `layout`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: forwarded as is; the caller upholds `realloc`'s contract.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: support::alloc::Counting = support::alloc::Counting;
 
 /// A round counter the worker's task waits on (woken from this thread),
 /// and one this thread spins on (no waker, no allocation).
@@ -94,7 +59,7 @@ fn cross_core_wakes_allocate_nothing() {
         for i in 1..=WARM_UP + MEASURED {
             if i == WARM_UP + 1 {
                 start = Instant::now();
-                COUNTING.store(true, Ordering::SeqCst);
+                support::alloc::start();
             }
             rounds.go.store(i, Ordering::SeqCst);
             // From this thread: the task goes through the injection queue.
@@ -111,9 +76,8 @@ fn cross_core_wakes_allocate_nothing() {
                 }
             }
         }
-        COUNTING.store(false, Ordering::SeqCst);
+        let (allocs, frees) = support::alloc::stop();
         let per_round = start.elapsed() / MEASURED as u32;
-        let (allocs, frees) = (ALLOCS.load(Ordering::SeqCst), FREES.load(Ordering::SeqCst));
         rt.block_on(task).unwrap();
         eprintln!(
             "{MEASURED} cross-core wakes: {allocs} allocations, {frees} frees, {per_round:?} per round trip"

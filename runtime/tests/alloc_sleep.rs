@@ -8,50 +8,14 @@
 
 use sockwq_test_support as support;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use sockwq_runtime::time;
 
 use support::with_watchdog;
 
-struct Counting;
-
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-static FREES: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: every call is forwarded to `System` with the same arguments; the
-// counters are atomics and allocate nothing.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: forwarded as is; the caller upholds `alloc`'s contract.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if COUNTING.load(Ordering::Relaxed) {
-            FREES.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: forwarded as is; `ptr` came from `System` with `layout`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: forwarded as is; the caller upholds `realloc`'s contract.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: support::alloc::Counting = support::alloc::Counting;
 
 #[test]
 fn sleeps_that_fire_on_their_core_allocate_nothing() {
@@ -61,14 +25,13 @@ fn sleeps_that_fire_on_their_core_allocate_nothing() {
         let (allocs, frees) = sockwq_runtime::block_on(async {
             for i in 0..WARM_UP + MEASURED {
                 if i == WARM_UP {
-                    COUNTING.store(true, Ordering::SeqCst);
+                    support::alloc::start();
                 }
                 // Registered with this thread's core, fired by it, then
                 // finished (and dropped) here.
                 time::sleep(Duration::from_micros(200)).await;
             }
-            COUNTING.store(false, Ordering::SeqCst);
-            (ALLOCS.load(Ordering::SeqCst), FREES.load(Ordering::SeqCst))
+            support::alloc::stop()
         });
         eprintln!("{MEASURED} sleeps: {allocs} allocations, {frees} frees");
         assert_eq!((allocs, frees), (0, 0), "sleeps allocated");

@@ -2,10 +2,15 @@
 //! crate in the workspace): a watchdog that turns a hang into a failure, an
 //! fd counter, a non-blocking socket pair, a reactor turned by its own
 //! thread, bounded retry loops, a tiny PRNG and a checksum, fresh Unix socket
-//! names, and (with the `net` feature) a connected loopback TCP pair.
+//! names, the fd limit (and a guard that exhausts it), a counting global
+//! allocator (`alloc`), and (with the `net` feature) a connected loopback
+//! TCP pair.
+
+pub mod alloc;
 
 use std::future::Future;
 use std::io;
+use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
@@ -228,4 +233,58 @@ pub async fn tcp_pair() -> (sockwq_net::TcpStream, sockwq_net::TcpStream) {
     assert_eq!(peer, client.local_addr().unwrap());
     assert_eq!(client.peer_addr().unwrap(), addr);
     (client, server)
+}
+
+/// The process's `RLIMIT_NOFILE`.
+pub fn nofile_limit() -> libc::rlimit {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is valid storage for the limit.
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
+    lim
+}
+
+/// Sets the process's `RLIMIT_NOFILE` (not above its hard limit).
+pub fn set_nofile_limit(lim: libc::rlimit) {
+    // SAFETY: a valid pointer to a limit.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
+}
+
+/// The soft `RLIMIT_NOFILE` lowered to the lowest free fd, so that no new
+/// fd can be made (checked: a new one fails with `EMFILE`) until this
+/// guard is dropped, which restores the limit, also when the test panics.
+/// Process-wide: for a test binary of its own.
+#[derive(Debug)]
+pub struct FdsExhausted {
+    saved: libc::rlimit,
+}
+
+/// Lowers the soft `RLIMIT_NOFILE` until the returned guard drops (see
+/// [`FdsExhausted`]).
+pub fn exhaust_fds() -> FdsExhausted {
+    let saved = nofile_limit();
+    // The file closes at the end of the statement: its fd is the lowest free.
+    let lowest_free = std::fs::File::open("/dev/null").unwrap().as_raw_fd();
+    set_nofile_limit(libc::rlimit {
+        rlim_cur: lowest_free as libc::rlim_t,
+        rlim_max: saved.rlim_max,
+    });
+    let guard = FdsExhausted { saved };
+    let e = std::fs::File::open("/dev/null")
+        .map(drop)
+        .expect_err("the lowered limit let a new fd through");
+    assert_eq!(e.raw_os_error(), Some(libc::EMFILE), "{e}");
+    guard
+}
+
+impl Drop for FdsExhausted {
+    fn drop(&mut self) {
+        // SAFETY: the limit read before lowering it, within the hard limit.
+        let failed = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &self.saved) } != 0;
+        if failed && !thread::panicking() {
+            panic!("cannot restore RLIMIT_NOFILE: {}", io::Error::last_os_error());
+        }
+    }
 }
