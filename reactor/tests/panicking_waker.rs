@@ -1,6 +1,7 @@
 //! A waker that panics inside the arm/wake protocol must not leave a waker
 //! slot owned forever: the next task polling that side must be able to
-//! wait (not wake itself in a loop) and be woken by the next event.
+//! wait (not wake itself in a loop) and be woken by the next event; the
+//! same for the `AtomicWaker` of readiness futures and fasync channels.
 
 use sockwq_test_support as support;
 
@@ -11,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, RawWaker, RawWakerVTable, Wake, Waker};
 use std::time::Duration;
 
-use sockwq_reactor::{Async, Reactor};
+use sockwq_reactor::{Async, AtomicWaker, Reactor};
 
 use support::{pair, with_watchdog};
 
@@ -46,6 +47,16 @@ impl Wake for Count {
     }
 }
 
+/// Turns `r` until `count` was woken (bounded: 100 turns of up to 100 ms).
+fn turn_until_woken(r: &mut Reactor, count: &Count) {
+    for _ in 0..100 {
+        if count.0.load(Ordering::SeqCst) > 0 {
+            return;
+        }
+        r.turn(Some(Duration::from_millis(100))).unwrap();
+    }
+}
+
 #[test]
 fn a_waker_whose_clone_panics_leaves_the_slot_usable() {
     with_watchdog(30, || {
@@ -71,12 +82,7 @@ fn a_waker_whose_clone_panics_leaves_the_slot_usable() {
         );
         // ...and an event wakes it.
         b.write_all(b"x").unwrap();
-        for _ in 0..100 {
-            if count.0.load(Ordering::SeqCst) > 0 {
-                break;
-            }
-            r.turn(Some(Duration::from_millis(100))).unwrap();
-        }
+        turn_until_woken(&mut r, &count);
         assert_eq!(
             count.0.load(Ordering::SeqCst),
             1,
@@ -121,16 +127,25 @@ fn a_waker_whose_wake_panics_leaves_the_slot_usable() {
             "the poller woke itself: the slot is stuck"
         );
         b.write_all(b"y").unwrap();
-        for _ in 0..100 {
-            if count.0.load(Ordering::SeqCst) > 0 {
-                break;
-            }
-            r.turn(Some(Duration::from_millis(100))).unwrap();
-        }
+        turn_until_woken(&mut r, &count);
         assert_eq!(
             count.0.load(Ordering::SeqCst),
             1,
             "the event did not wake the new poller"
         );
     });
+}
+
+/// The wait queue's and fasync channels' `AtomicWaker`: a registration
+/// whose clone panics leaves it usable (futures-core's stays REGISTERING:
+/// later registrations do nothing and wakes are lost).
+#[test]
+fn an_atomic_waker_survives_a_panicking_clone() {
+    let aw = AtomicWaker::new();
+    let bad = clone_panics();
+    assert!(catch_unwind(AssertUnwindSafe(|| aw.register(&bad))).is_err());
+    let count = Arc::new(Count(AtomicUsize::new(0)));
+    aw.register(&Waker::from(count.clone()));
+    aw.wake();
+    assert_eq!(count.0.load(Ordering::SeqCst), 1);
 }
