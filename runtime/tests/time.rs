@@ -424,6 +424,30 @@ impl std::task::Wake for Counted {
     fn wake(self: std::sync::Arc<Self>) {}
 }
 
+/// Polls `s` once on this thread's core with a [`Counted`] waker, which
+/// that core's timers then hold (its strong count is 2); returns it.
+fn register_here(s: &mut time::Sleep) -> std::sync::Arc<Counted> {
+    let counted = std::sync::Arc::new(Counted);
+    let waker = std::task::Waker::from(counted.clone());
+    let mut cx = std::task::Context::from_waker(&waker);
+    assert!(std::pin::Pin::new(s).poll(&mut cx).is_pending());
+    drop(waker);
+    assert_eq!(std::sync::Arc::strong_count(&counted), 2);
+    counted
+}
+
+/// Waits (bounded by `deadline`) until only `counted`'s own reference is
+/// left: the first core dropped its timer entry.
+async fn until_released(counted: &std::sync::Arc<Counted>, deadline: Instant) {
+    while std::sync::Arc::strong_count(counted) > 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the first core still holds the moved sleep's timer"
+        );
+        time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
 /// A sleep polled on one core, then moved to another core and dropped
 /// there: the first core's timer entry (and the waker it holds) goes at
 /// the first core's next pass, not at the deadline an hour later.
@@ -432,24 +456,11 @@ fn a_sleep_dropped_on_another_core_leaves_no_timer_behind() {
     with_watchdog(30, || {
         let rt = Runtime::builder().worker_threads(1).build().unwrap();
         block_on(async {
-            let counted = std::sync::Arc::new(Counted);
-            let waker = std::task::Waker::from(counted.clone());
             let mut s = time::sleep(Duration::from_secs(3600));
-            let mut cx = std::task::Context::from_waker(&waker);
-            // Registered with this thread's core, whose timers keep a clone.
-            assert!(std::pin::Pin::new(&mut s).poll(&mut cx).is_pending());
-            drop(waker);
-            assert_eq!(std::sync::Arc::strong_count(&counted), 2);
+            let counted = register_here(&mut s);
             // Dropped on the runtime's worker, another core.
             rt.spawn(async move { drop(s) }).await.unwrap();
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while std::sync::Arc::strong_count(&counted) > 1 {
-                assert!(
-                    Instant::now() < deadline,
-                    "the first core still holds the moved sleep's timer"
-                );
-                time::sleep(Duration::from_millis(1)).await;
-            }
+            until_released(&counted, Instant::now() + Duration::from_secs(10)).await;
         });
     });
 }
@@ -462,26 +473,15 @@ fn a_sleep_re_polled_on_another_core_moves_its_timer() {
     with_watchdog(30, || {
         let rt = Runtime::builder().worker_threads(1).build().unwrap();
         block_on(async {
-            let counted = std::sync::Arc::new(Counted);
-            let waker = std::task::Waker::from(counted.clone());
             let start = Instant::now();
             let mut s = time::sleep(Duration::from_secs(2));
-            let mut cx = std::task::Context::from_waker(&waker);
-            assert!(std::pin::Pin::new(&mut s).poll(&mut cx).is_pending());
-            drop(waker);
+            let counted = register_here(&mut s);
             let worker = rt.spawn(async move {
                 s.await;
                 Instant::now()
             });
             // Well before the deadline, when the first entry would fire.
-            let deadline = start + Duration::from_millis(1500);
-            while std::sync::Arc::strong_count(&counted) > 1 {
-                assert!(
-                    Instant::now() < deadline,
-                    "the first core still holds the sleep's first timer"
-                );
-                time::sleep(Duration::from_millis(1)).await;
-            }
+            until_released(&counted, start + Duration::from_millis(1500)).await;
             let fired = worker.await.unwrap();
             assert!(fired >= start + Duration::from_secs(2), "fired early");
         });

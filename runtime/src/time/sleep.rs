@@ -47,16 +47,18 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
     }
 }
 
+/// Whether `remote` is `core`'s. Pointer identity: the allocation lives as
+/// long as the `Weak` does, so no other core's `Remote` can share it.
+fn is_core(remote: &Weak<Remote>, core: &crate::core::Core) -> bool {
+    std::ptr::eq(remote.as_ptr(), Arc::as_ptr(&core.remote))
+}
+
 /// Where a [`Sleep`] is registered.
 #[derive(Debug)]
 enum Entry {
-    /// With the timers of the core whose id this is; `remote` reaches it
-    /// from another thread, to cancel.
-    Core {
-        core: usize,
-        remote: Weak<Remote>,
-        key: TimerKey,
-    },
+    /// With the timers of the core `remote` belongs to (which also
+    /// reaches that core from another thread, to cancel).
+    Core { remote: Weak<Remote>, key: TimerKey },
     /// With the global reactor's timers.
     Global(TimerKey),
 }
@@ -126,13 +128,9 @@ impl Sleep {
     fn cancel(&mut self) {
         match self.entry.take() {
             None => {}
-            Some(Entry::Core {
-                core: id,
-                remote,
-                key,
-            }) => {
+            Some(Entry::Core { remote, key }) => {
                 let here = context::with_core(|core| {
-                    (core.remote.id == id).then(|| core.timers.borrow_mut().remove(key))
+                    is_core(&remote, core).then(|| core.timers.borrow_mut().remove(key))
                 })
                 .flatten();
                 match here {
@@ -173,7 +171,7 @@ impl Sleep {
             let mut timers = core.timers.borrow_mut();
             let mut replaced = None;
             let kept = match entry {
-                Some(Entry::Core { core: id, key, .. }) if *id == core.remote.id => {
+                Some(Entry::Core { remote, key }) if is_core(remote, core) => {
                     match timers.update(*key, waker) {
                         Update::Gone => false,
                         Update::Kept => true,
@@ -186,7 +184,6 @@ impl Sleep {
                 _ => false,
             };
             let new = (!kept).then(|| Entry::Core {
-                core: core.remote.id,
                 remote: Arc::downgrade(&core.remote),
                 key: timers.insert(deadline, waker),
             });
