@@ -1,7 +1,7 @@
 //! Receiving into buffers whose spare part is not initialized (tokio's
 //! `ReadBuf`, `bytes::BufMut`) without zeroing it first.
 
-use std::io;
+use std::io::{self, IoSlice, IoSliceMut};
 use std::mem::MaybeUninit;
 
 /// Views an initialized buffer as `MaybeUninit` for a socket receive call.
@@ -55,4 +55,27 @@ pub(super) unsafe fn recv_into_buf_mut<B: bytes::BufMut + ?Sized, R>(
     // chunk, which is `buf`'s spare capacity.
     unsafe { buf.advance_mut(n) };
     Ok((n, r))
+}
+
+/// The buffers one vectored call can take: the kernel refuses more than
+/// `UIO_MAXIOV` (1024) (`EMSGSIZE` for sockets). std (and so tokio) passes
+/// the first 1024 and reports a partial transfer; so does this crate. The
+/// short-transfer check then counts only those, so that 1024 full buffers
+/// out of 2048 do not read as "drained" (socket or pipe empty or full).
+#[inline]
+pub(crate) fn iov_max<'a, 'b>(bufs: &'a [IoSlice<'b>]) -> &'a [IoSlice<'b>] {
+    &bufs[..bufs.len().min(libc::UIO_MAXIOV as usize)]
+}
+
+/// [`iov_max`] for reads.
+#[inline]
+pub(crate) fn iov_max_mut<'a, 'b>(bufs: &'a mut [IoSliceMut<'b>]) -> &'a mut [IoSliceMut<'b>] {
+    let n = bufs.len().min(libc::UIO_MAXIOV as usize);
+    &mut bufs[..n]
+}
+
+/// The sum of buffer lengths, saturating (`IoSlice`s may alias).
+#[inline]
+pub(crate) fn total_len(lens: impl Iterator<Item = usize>) -> usize {
+    lens.fold(0, usize::saturating_add)
 }

@@ -20,7 +20,7 @@ use sockwq_reactor::{Async, Handle, Interest, Ready, Registration, Source};
 
 #[cfg(feature = "tokio")]
 use super::buf::recv_into_read_buf;
-use super::buf::{as_uninit, recv_into_buf_mut};
+use super::buf::{as_uninit, iov_max, iov_max_mut, recv_into_buf_mut, total_len};
 
 /// A non-blocking socket registered with a reactor: the reactor's
 /// [`Async`], plus the socket paths (`MSG_NOSIGNAL` sends, `MSG_PEEK`,
@@ -211,7 +211,7 @@ impl<S: AsFd> Evented<S> {
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
         let bufs = iov_max_mut(bufs);
-        let want: usize = bufs.iter().map(|b| b.len()).sum();
+        let want = total_len(bufs.iter().map(|b| b.len()));
         self.source().poll_io_drain(cx, Interest::READABLE, || {
             let n = (&*self.sock_ref()).read_vectored(bufs)?;
             Ok((n, n > 0 && n < want))
@@ -281,7 +281,7 @@ impl<S: AsFd> Evented<S> {
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let bufs = iov_max(bufs);
-        let want: usize = bufs.iter().map(|b| b.len()).sum();
+        let want = total_len(bufs.iter().map(|b| b.len()));
         self.source().poll_io_drain(cx, Interest::WRITABLE, || {
             let n = self
                 .sock_ref()
@@ -399,23 +399,6 @@ impl<S: AsFd> Evented<S> {
         // bytes and returns how many.
         unsafe { recv_into_buf_mut(buf, |b| self.sock_ref().recv_from(b)) }
     }
-}
-
-/// The buffers one vectored call can take: the kernel refuses more than
-/// `UIO_MAXIOV` (1024) with `EMSGSIZE`. std (and so tokio) passes the
-/// first 1024 and reports a partial transfer; so does this crate. The
-/// short-transfer check then counts only those, so that 1024 full buffers
-/// out of 2048 do not read as "drained".
-#[inline]
-fn iov_max<'a, 'b>(bufs: &'a [IoSlice<'b>]) -> &'a [IoSlice<'b>] {
-    &bufs[..bufs.len().min(libc::UIO_MAXIOV as usize)]
-}
-
-/// [`iov_max`] for reads.
-#[inline]
-fn iov_max_mut<'a, 'b>(bufs: &'a mut [IoSliceMut<'b>]) -> &'a mut [IoSliceMut<'b>] {
-    let n = bufs.len().min(libc::UIO_MAXIOV as usize);
-    &mut bufs[..n]
 }
 
 /// One `recv(2)` on `fd` into `buf`, whose bytes need not be initialized.

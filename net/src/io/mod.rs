@@ -16,9 +16,9 @@ mod evented;
 mod methods;
 mod traits;
 
-pub(crate) use buf::as_uninit;
 #[cfg(feature = "tokio")]
 pub(crate) use buf::recv_into_read_buf;
+pub(crate) use buf::{as_uninit, iov_max, iov_max_mut, total_len};
 pub(crate) use evented::Evented;
 pub(crate) use methods::evented_methods;
 pub(crate) use traits::{impl_read_io, impl_socket_traits, impl_stream_io, impl_write_io};

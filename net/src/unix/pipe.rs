@@ -45,7 +45,7 @@ use std::task::{Context, Poll};
 
 use sockwq_reactor::{Async, Handle, Interest, Ready};
 
-use crate::io::{as_uninit, impl_read_io, impl_write_io};
+use crate::io::{as_uninit, impl_read_io, impl_write_io, iov_max, iov_max_mut, total_len};
 
 /// Creates a new anonymous Unix pipe (`pipe2(O_NONBLOCK | O_CLOEXEC)`) and
 /// registers both ends with the current reactor.
@@ -366,8 +366,7 @@ impl PipeIo {
         cx: &mut Context<'_>,
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
-        let taken = iov_count(bufs.len());
-        let bufs = &mut bufs[..taken];
+        let bufs = iov_max_mut(bufs);
         let want = total_len(bufs.iter().map(|b| b.len()));
         self.io.source().poll_io_drain(cx, Interest::READABLE, || {
             let n = rustix::io::readv(self.fd(), bufs)?;
@@ -426,7 +425,7 @@ impl PipeIo {
     }
 
     fn poll_write_vectored(&self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
-        let bufs = &bufs[..iov_count(bufs.len())];
+        let bufs = iov_max(bufs);
         let want = total_len(bufs.iter().map(|b| b.len()));
         self.io.source().poll_io_drain(cx, Interest::WRITABLE, || {
             let n = rustix::io::writev(self.fd(), bufs)?;
@@ -553,19 +552,8 @@ impl Sender {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn from_owned_fd(owned_fd: OwnedFd) -> io::Result<Sender> {
-        if !is_pipe(owned_fd.as_fd())? {
-            return Err(not_a_pipe());
-        }
-        let flags = get_file_flags(owned_fd.as_fd())?;
-        if has_write_access(flags) {
-            set_nonblocking(owned_fd.as_fd(), flags)?;
-            Sender::from_owned_fd_unchecked(owned_fd)
-        } else {
-            Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "not in O_WRONLY or O_RDWR access mode",
-            ))
-        }
+        check_end(owned_fd.as_fd(), PipeEnd::Sender)?;
+        Sender::from_owned_fd_unchecked(owned_fd)
     }
 
     /// Creates a `Sender` from a [`File`] without any check: the caller
@@ -778,19 +766,8 @@ impl Receiver {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn from_owned_fd(owned_fd: OwnedFd) -> io::Result<Receiver> {
-        if !is_pipe(owned_fd.as_fd())? {
-            return Err(not_a_pipe());
-        }
-        let flags = get_file_flags(owned_fd.as_fd())?;
-        if has_read_access(flags) {
-            set_nonblocking(owned_fd.as_fd(), flags)?;
-            Receiver::from_owned_fd_unchecked(owned_fd)
-        } else {
-            Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "not in O_RDONLY or O_RDWR access mode",
-            ))
-        }
+        check_end(owned_fd.as_fd(), PipeEnd::Receiver)?;
+        Receiver::from_owned_fd_unchecked(owned_fd)
     }
 
     /// Creates a `Receiver` from a [`File`] without any check: the caller
@@ -943,19 +920,6 @@ impl AsFd for Receiver {
 
 // ---- vectored IO --------------------------------------------------------
 
-/// How many of `len` buffers one `readv`/`writev` takes: the kernel
-/// refuses more than `UIO_MAXIOV` (rustix passes only that many). A
-/// vectored read or write counts only these when it checks for a short
-/// transfer (pipe empty or full): 1024 full buffers out of 2048 is not one.
-fn iov_count(len: usize) -> usize {
-    len.min(libc::UIO_MAXIOV as usize)
-}
-
-/// The sum of buffer lengths (saturating: `IoSlice`s may alias).
-fn total_len(lens: impl Iterator<Item = usize>) -> usize {
-    lens.fold(0, usize::saturating_add)
-}
-
 // ---- fd checks and flags ------------------------------------------------
 
 /// A libc call's result: `-1` is the thread's `errno`.
@@ -969,6 +933,24 @@ fn cvt(res: libc::c_int) -> io::Result<libc::c_int> {
 
 fn not_a_pipe() -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, "not a pipe")
+}
+
+/// `from_owned_fd`'s checks, tokio's: `fd` is a pipe or FIFO open for
+/// `end`'s direction (else `InvalidInput`, with tokio's messages); then it
+/// is made non-blocking.
+fn check_end(fd: BorrowedFd<'_>, end: PipeEnd) -> io::Result<()> {
+    if !is_pipe(fd)? {
+        return Err(not_a_pipe());
+    }
+    let flags = get_file_flags(fd)?;
+    let (access, mode_error) = match end {
+        PipeEnd::Sender => (has_write_access(flags), "not in O_WRONLY or O_RDWR access mode"),
+        PipeEnd::Receiver => (has_read_access(flags), "not in O_RDONLY or O_RDWR access mode"),
+    };
+    if !access {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, mode_error));
+    }
+    set_nonblocking(fd, flags)
 }
 
 /// Whether `fd` is a pipe or a FIFO (`fstat`: `S_IFIFO`).
