@@ -6,10 +6,11 @@
 use sockwq_test_support as support;
 
 use std::io::Write;
+use std::os::unix::net::UnixStream;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, RawWaker, RawWakerVTable, Wake, Waker};
+use std::task::{Context, Poll, RawWaker, RawWakerVTable, Wake, Waker};
 use std::time::Duration;
 
 use sockwq_reactor::{Async, AtomicWaker, Reactor};
@@ -47,14 +48,33 @@ impl Wake for Count {
     }
 }
 
-/// Turns `r` until `count` was woken (bounded: 100 turns of up to 100 ms).
-fn turn_until_woken(r: &mut Reactor, count: &Count) {
+/// A new task polling `a` for reading waits (readiness it finds first is
+/// cleared) without waking itself, and a byte written on `b` wakes it
+/// (bounded: 100 turns of up to 100 ms), after which `a` is readable.
+fn waits_then_is_woken(r: &mut Reactor, a: &Async<UnixStream>, b: &mut UnixStream) {
+    let count = Arc::new(Count(AtomicUsize::new(0)));
+    let good = Waker::from(count.clone());
+    while let Poll::Ready(ev) = a.poll_readable(&mut Context::from_waker(&good)) {
+        a.source().clear_readiness(ev.unwrap());
+    }
+    assert_eq!(
+        count.0.load(Ordering::SeqCst),
+        0,
+        "the poller woke itself: the slot is stuck"
+    );
+    b.write_all(b"x").unwrap();
     for _ in 0..100 {
         if count.0.load(Ordering::SeqCst) > 0 {
-            return;
+            break;
         }
         r.turn(Some(Duration::from_millis(100))).unwrap();
     }
+    assert_eq!(
+        count.0.load(Ordering::SeqCst),
+        1,
+        "the event did not wake the new poller"
+    );
+    assert!(a.poll_readable(&mut Context::from_waker(&good)).is_ready());
 }
 
 #[test]
@@ -71,24 +91,8 @@ fn a_waker_whose_clone_panics_leaves_the_slot_usable() {
         }));
         assert!(panicked.is_err(), "the clone did not panic");
 
-        // The next task waits, without waking itself...
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        let good = Waker::from(count.clone());
-        assert!(a.poll_readable(&mut Context::from_waker(&good)).is_pending());
-        assert_eq!(
-            count.0.load(Ordering::SeqCst),
-            0,
-            "the poller woke itself: the slot is stuck"
-        );
-        // ...and an event wakes it.
-        b.write_all(b"x").unwrap();
-        turn_until_woken(&mut r, &count);
-        assert_eq!(
-            count.0.load(Ordering::SeqCst),
-            1,
-            "the event did not wake the new poller"
-        );
-        assert!(a.poll_readable(&mut Context::from_waker(&good)).is_ready());
+        // The next task waits, without waking itself, and an event wakes it.
+        waits_then_is_woken(&mut r, &a, &mut b);
     });
 }
 
@@ -116,23 +120,7 @@ fn a_waker_whose_wake_panics_leaves_the_slot_usable() {
         // and is woken by the next event.
         let mut buf = [0u8; 8];
         assert_eq!(std::io::Read::read(&mut a.get_ref(), &mut buf).unwrap(), 1);
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        let good = Waker::from(count.clone());
-        while let std::task::Poll::Ready(ev) = a.poll_readable(&mut Context::from_waker(&good)) {
-            a.source().clear_readiness(ev.unwrap());
-        }
-        assert_eq!(
-            count.0.load(Ordering::SeqCst),
-            0,
-            "the poller woke itself: the slot is stuck"
-        );
-        b.write_all(b"y").unwrap();
-        turn_until_woken(&mut r, &count);
-        assert_eq!(
-            count.0.load(Ordering::SeqCst),
-            1,
-            "the event did not wake the new poller"
-        );
+        waits_then_is_woken(&mut r, &a, &mut b);
     });
 }
 
