@@ -2,7 +2,7 @@
 //! while switched on: for "this path allocates nothing" tests. A test
 //! binary installs it with
 //!
-//! ```ignore
+//! ```text
 //! #[global_allocator]
 //! static GLOBAL: sockwq_test_support::alloc::Counting = sockwq_test_support::alloc::Counting;
 //! ```
